@@ -1,0 +1,20 @@
+# eeg2music: from raw EEG to decoded music. This file is the table of contents; the rules live in workflow/rules.
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/synth.smk"
+include: "workflow/rules/discover.smk"
+include: "workflow/rules/preprocess.smk"
+include: "workflow/rules/summary.smk"
+
+
+rule all:
+    input:
+        expand("results/discover/{dataset}/subjects.tsv", dataset=sorted(DATASETS)),
+        "results/summary/summary.tsv",

@@ -1,0 +1,78 @@
+"""``eeg2music``: one command, one subcommand per pipeline step.
+
+    eeg2music synth       write the synthetic study (BIDS/EDF/wav, known ground truth)
+    eeg2music fetch       download an OpenNeuro dataset, resumable, MD5-verified
+    eeg2music discover    list a dataset's subjects (Snakemake checkpoint)
+    eeg2music preprocess  one subject → Zarr store
+    eeg2music summary     metadata summary tables and figures
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from eeg2music.errors import InputError
+
+
+def synth_main(argv: list[str]) -> int:
+    from eeg2music.synth.study import STYLES, SynthConfig, write_study
+
+    d = SynthConfig(out=Path("data/synthetic"))
+    p = argparse.ArgumentParser(prog="eeg2music synth",
+                                description="Write a synthetic study shaped like real OpenNeuro datasets, with a "
+                                            "known forward model and ceiling (derivatives/ground_truth).")
+    p.add_argument("--out", type=Path, default=d.out, help="parent folder; one BIDS root per style")
+    p.add_argument("--styles", nargs="+", default=list(d.styles), choices=STYLES)
+    p.add_argument("--subjects", type=int, default=d.n_subjects)
+    p.add_argument("--runs", type=int, default=d.n_runs)
+    p.add_argument("--trials", type=int, default=d.n_trials, help="trials per run")
+    p.add_argument("--trial-s", type=float, default=d.trial_s, help="trial (clip) length in seconds")
+    p.add_argument("--snr", type=float, default=d.snr,
+                   help="power ratio of music-driven EEG to background EEG; 0 makes a null study")
+    p.add_argument("--clips", type=int, default=d.n_clips, help="size of each style's clip pool")
+    p.add_argument("--seed", type=int, default=d.seed)
+    p.add_argument("--template-dir", type=Path, default=d.template_dir,
+                   help="folder with <style>/channels.tsv, eeg.json, events.json, dataset_description.json")
+    a = p.parse_args(argv)
+    for name in ("subjects", "runs", "trials", "clips"):
+        if getattr(a, name) < 1:
+            p.error(f"--{name} must be at least 1")
+    if a.snr < 0 or a.trial_s <= 2:
+        p.error("--snr must be ≥ 0 and --trial-s > 2")
+    roots = write_study(SynthConfig(out=a.out, styles=tuple(a.styles), n_subjects=a.subjects, n_runs=a.runs,
+                                    n_trials=a.trials, trial_s=a.trial_s, snr=a.snr, seed=a.seed, n_clips=a.clips,
+                                    template_dir=a.template_dir))
+    for r in roots:
+        print(r)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    commands = {"synth": synth_main}
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in (*commands, "fetch", "discover", "preprocess",
+                                                                   "summary"):
+        print(__doc__)
+        return 0 if argv and argv[0] in ("-h", "--help") else 2
+    cmd, rest = argv[0], argv[1:]
+    try:
+        if cmd == "fetch":
+            from eeg2music.io.fetch import main as run
+        elif cmd == "discover":
+            from eeg2music.discover import main as run
+        elif cmd == "preprocess":
+            from eeg2music.preprocess.subject import main as run
+        elif cmd == "summary":
+            from eeg2music.summary import main as run
+        else:
+            run = commands[cmd]
+        return run(rest)
+    except InputError as err:
+        print(f"error: {err.one_line()}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

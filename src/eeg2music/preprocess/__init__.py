@@ -1,0 +1,1 @@
+"""Per-subject preprocessing: raw BIDS/MAT recordings → clean, epoched EEG and aligned audio targets in Zarr."""

@@ -1,0 +1,5 @@
+import sys
+
+from eeg2music.preprocess.subject import main
+
+sys.exit(main())

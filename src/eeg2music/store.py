@@ -1,0 +1,90 @@
+"""Per-subject Zarr stores: written under a temporary name, renamed when complete, checked when opened.
+
+Layout (``STORE_LAYOUT_VERSION``)::
+
+    sub-XX.zarr/
+      eeg/<rate>   (trial, channel, time) float32, volts, average reference, sample 0 = music onset
+      audio        (trial, time) float32 at audio_rate, NaN where the trial has no usable audio
+      envelope     (trial, time) float32 at envelope_rate (Daly's amplitude signal)
+      mel          (trial, mel, frame) float32 natural-log power, frame k centred on k / mel_rate
+      ratings      (trial, rating, time) float32 at envelope_rate (present when the dataset has FEELTRACE)
+      qc/psd_freqs, qc/psd_before, qc/psd_after   channel-mean PSD per run, for the summary figure
+      attrs: layout_version, complete, dataset, subject, channels, units, rates, trials[...], bads, notes,
+             provenance (source files, config subset, package versions, git SHA)
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import zarr
+from zarr.codecs import BloscCodec, BloscShuffle
+
+from eeg2music import STORE_LAYOUT_VERSION
+from eeg2music.errors import InputError
+
+# Chunking for the training loader's access pattern: random windows of a few seconds across all channels of one
+# trial. One chunk = one trial × all channels × 1024 samples (4 s at 256 Hz, ~128 KiB for 32 channels), so a 4 s
+# window touches 1–2 chunks and never decompresses other trials. LZ4 with byte shuffle decompresses at GB/s, far
+# faster than zstd's better ratio is worth on float EEG, and keeps the loader I/O-light.
+TIME_CHUNK = 1024
+COMPRESSOR = BloscCodec(cname="lz4", clevel=5, shuffle=BloscShuffle.shuffle)
+
+
+def _chunks(shape: tuple[int, ...]) -> tuple[int, ...]:
+    if len(shape) == 1:
+        return shape
+    return (1, *shape[1:-1], min(TIME_CHUNK, shape[-1]))
+
+
+class StoreWriter:
+    """Write arrays into ``<path>.tmp-<pid>``; ``commit()`` marks the store complete and renames it into place."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        for stale in self.path.parent.glob(self.path.name + ".tmp-*"):  # left by a killed earlier attempt
+            shutil.rmtree(stale, ignore_errors=True)
+        self.tmp = self.path.with_name(f"{self.path.name}.tmp-{os.getpid()}")
+        self.root = zarr.open_group(str(self.tmp), mode="w", zarr_format=3)
+
+    def array(self, name: str, data: np.ndarray) -> None:
+        self.root.create_array(name, data=np.ascontiguousarray(data), chunks=_chunks(data.shape),
+                               compressors=COMPRESSOR if data.ndim > 1 else None)
+
+    def commit(self, attrs: dict[str, Any]) -> Path:
+        self.root.attrs.update({**attrs, "layout_version": STORE_LAYOUT_VERSION, "complete": True})
+        old = None
+        if self.path.exists():
+            old = self.path.with_name(self.path.name + f".old-{os.getpid()}")
+            self.path.rename(old)
+        self.tmp.rename(self.path)
+        if old is not None:
+            shutil.rmtree(old)
+        return self.path
+
+    def abort(self) -> None:
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def open_store(path: Path) -> zarr.Group:
+    """Open a finished store; refuse half-written or old-layout stores with a one-line error."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(path, "store does not exist", "run the preprocess step (snakemake) for this subject first")
+    try:
+        group = zarr.open_group(str(path), mode="r")
+    except (FileNotFoundError, ValueError) as err:
+        raise InputError(path, f"not a Zarr store ({err})", "delete it and rerun preprocessing") from err
+    attrs = group.attrs
+    if not attrs.get("complete"):
+        raise InputError(path, "store is incomplete (interrupted write)", "delete it and rerun preprocessing")
+    version = attrs.get("layout_version")
+    if version != STORE_LAYOUT_VERSION:
+        raise InputError(path, f"store layout version {version}, this code reads {STORE_LAYOUT_VERSION}",
+                         "rerun preprocessing (snakemake --forcerun preprocess) to rewrite it")
+    return group

@@ -1,0 +1,71 @@
+"""Shared fixtures: a small synthetic study generated from the real OpenNeuro sidecars in ../shared/fixtures."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from eeg2music.synth.study import TEMPLATES, SynthConfig, write_study
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("EEG2MUSIC_SHARED", REPO.parent / "shared"))
+FIXTURES = SHARED / "fixtures" / "openneuro"
+# One real run per style: where its sidecars sit in the fixtures.
+FIXTURE_RUNS = {
+    "ds002725": "sub-01/eeg/sub-01_task-genMusic01_",
+    "ds002722": "sub-01/eeg/sub-01_task-run2_",
+    "ds002724": "sub-08/ses-3/eeg/sub-08_ses-3_task-run1_",
+}
+SMALL = {"n_subjects": 2, "n_runs": 2, "n_trials": 2, "trial_s": 8.0, "n_clips": 4}
+
+
+def fixture_templates(dest: Path) -> Path:
+    """Template folder built straight from the real fixture sidecars (falls back to the packaged copies)."""
+    for style, prefix in FIXTURE_RUNS.items():
+        out = dest / style
+        out.mkdir(parents=True, exist_ok=True)
+        for name in ("channels.tsv", "eeg.json", "events.json"):
+            src = FIXTURES / style / (prefix + name)
+            shutil.copy(src if src.exists() else TEMPLATES / style / name, out / name)
+        src = FIXTURES / style / "dataset_description.json"
+        shutil.copy(src if src.exists() else TEMPLATES / style / "dataset_description.json",
+                    out / "dataset_description.json")
+    return dest
+
+
+@pytest.fixture(scope="session")
+def templates(tmp_path_factory) -> Path:
+    return fixture_templates(tmp_path_factory.mktemp("templates"))
+
+
+@pytest.fixture(scope="session")
+def study(tmp_path_factory, templates) -> Path:
+    """Read-only small study of all three styles (tests that modify files copy a dataset first)."""
+    out = tmp_path_factory.mktemp("study")
+    write_study(SynthConfig(out=out, styles=("ds002725", "ds002722", "ds002724"), template_dir=templates, **SMALL))
+    return out
+
+
+@pytest.fixture
+def study_copy(study, tmp_path) -> Path:
+    """A writable copy of the study, for tests that damage files."""
+    dest = tmp_path / "study"
+    shutil.copytree(study, dest)
+    return dest
+
+
+PRE_ARGS = ["--l-freq", "0.5", "--h-freq", "40", "--line-freq", "50", "--rates", "256", "100", "--bad-z", "5",
+            "--flat-uv", "0.1", "--max-bad-fraction", "0.25", "--audio-rate", "16000", "--envelope-rate", "100",
+            "--mel-rate", "100", "--n-mels", "40", "--audio-tolerance-s", "0.5"]
+
+
+@pytest.fixture
+def pre_cfg():
+    from eeg2music.preprocess.subject import build_parser, config_from_args
+
+    args = build_parser().parse_args(["--kind", "x", "--dataset", "x", "--root", ".", "--subject", "01", "--out",
+                                      "x", *PRE_ARGS])
+    return config_from_args(args)

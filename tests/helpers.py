@@ -1,0 +1,47 @@
+"""Helpers for tests that run the real CLIs and damage real files."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import mne
+import numpy as np
+
+from .conftest import PRE_ARGS
+
+
+def preprocess_cmd(root: Path, kind: str, subject: str, out: Path, trial_s: float = 8.0) -> list[str]:
+    return [sys.executable, "-m", "eeg2music.preprocess", "--kind", kind, "--dataset", f"t-{kind}", "--root",
+            str(root), "--subject", subject, "--out", str(out), "--trial-s", str(trial_s), *PRE_ARGS]
+
+
+def run_preprocess(root: Path, kind: str, subject: str, out: Path, trial_s: float = 8.0):
+    return subprocess.run(preprocess_cmd(root, kind, subject, out, trial_s), capture_output=True, text=True,
+                          timeout=300)
+
+
+def error_line(proc: subprocess.CompletedProcess) -> str:
+    """The single `error:` line a failing CLI must print (asserts there is exactly one)."""
+    lines = [ln for ln in proc.stderr.splitlines() if ln.startswith("error:")]
+    assert proc.returncode == 2, proc.stderr
+    assert len(lines) == 1, proc.stderr
+    assert "Traceback" not in proc.stderr, proc.stderr
+    return lines[0]
+
+
+def rewrite_edf(edf: Path, change) -> None:
+    """Read an EDF, let ``change(data, ch_names)`` edit it in place, and write it back as EDF."""
+    raw = mne.io.read_raw_edf(edf, preload=True, verbose="error")
+    data = raw.get_data()
+    change(data, raw.ch_names)
+    out = mne.io.RawArray(data, mne.create_info(raw.ch_names, raw.info["sfreq"], "eeg"), verbose="error")
+    mne.export.export_raw(str(edf), out, fmt="edf", overwrite=True, verbose="error")
+
+
+def zero_channel(name: str):
+    def change(data: np.ndarray, names: list[str]) -> None:
+        data[names.index(name)] = 0.0
+
+    return change

@@ -1,0 +1,95 @@
+"""Each kind of bad input gives exactly one line naming the file and what to do (through the real CLI)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import numpy as np
+import soundfile as sf
+
+from ..helpers import error_line, run_preprocess
+
+EDF_22 = "ds002722/sub-01/eeg/sub-01_task-run1_eeg.edf"
+
+
+def test_truncated_edf(study_copy, tmp_path):
+    edf = study_copy / EDF_22
+    edf.write_bytes(edf.read_bytes()[: edf.stat().st_size // 3])
+    line = error_line(run_preprocess(study_copy / "ds002722", "ds002722", "01", tmp_path / "s.zarr"))
+    assert edf.name in line and "truncated" in line and "re-download" in line
+    assert not (tmp_path / "s.zarr").exists()
+
+
+def test_edf_channels_disagree_with_channels_tsv(study_copy, tmp_path):
+    tsv = study_copy / EDF_22.replace("_eeg.edf", "_channels.tsv")
+    tsv.write_text(tsv.read_text().replace("\nCz\t", "\nCZZ\t"))
+    line = error_line(run_preprocess(study_copy / "ds002722", "ds002722", "01", tmp_path / "s.zarr"))
+    assert tsv.name in line and "only in EDF: ['Cz']" in line and "only in channels.tsv: ['CZZ']" in line
+
+
+def test_events_without_trial_markers(study_copy, tmp_path):
+    tsv = study_copy / "ds002725/sub-01/eeg/sub-01_task-genMusic01_events.tsv"
+    rows = [r for r in tsv.read_text().splitlines() if not r.endswith("\t768")]
+    tsv.write_text("\n".join(rows) + "\n")
+    line = error_line(run_preprocess(study_copy / "ds002725", "ds002725", "01", tmp_path / "s.zarr"))
+    assert tsv.name in line and "no trial markers (event 768)" in line
+
+
+def test_clip_code_with_no_wav(study_copy, tmp_path):
+    wavs = sorted((study_copy / "ds002722/stimuli").glob("*.wav"))
+    for w in wavs:
+        w.unlink()
+    line = error_line(run_preprocess(study_copy / "ds002722", "ds002722", "01", tmp_path / "s.zarr"))
+    assert "stimuli/" in line and ".wav" in line and "has no wav file" in line
+
+
+def test_wav_shorter_than_its_trial(study_copy, tmp_path):
+    for w in (study_copy / "ds002722/stimuli").glob("*.wav"):
+        x, sr = sf.read(w)
+        sf.write(w, x[: 3 * sr], sr)
+    line = error_line(run_preprocess(study_copy / "ds002722", "ds002722", "01", tmp_path / "s.zarr"))
+    assert ".wav" in line and "short by 5.00 s" in line
+
+
+def test_sampling_rate_contradicts_sidecar(study_copy, tmp_path):
+    js = study_copy / EDF_22.replace("_eeg.edf", "_eeg.json")
+    meta = json.loads(js.read_text())
+    meta["SamplingFrequency"] = 500
+    js.write_text(json.dumps(meta))
+    line = error_line(run_preprocess(study_copy / "ds002722", "ds002722", "01", tmp_path / "s.zarr"))
+    assert js.name in line and "500 Hz contradicts" in line and "1000 Hz" in line
+
+
+def test_unknown_dataset_id(study, tmp_path):
+    line = error_line(run_preprocess(study / "ds002722", "ds009999", "01", tmp_path / "s.zarr"))
+    assert "unknown dataset id 'ds009999'" in line and "ds002725" in line
+
+
+def test_listed_subject_with_no_files(study, tmp_path):
+    sheet = tmp_path / "subjects.tsv"
+    proc = subprocess.run([sys.executable, "-m", "eeg2music.discover", "--kind", "ds002722", "--dataset", "x",
+                           "--root", str(study / "ds002722"), "--out", str(sheet), "--subjects", "01", "07"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    with sheet.open() as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    assert [(r["subject"], r["n_runs"]) for r in rows] == [("01", "2"), ("07", "0")]
+    line = error_line(run_preprocess(study / "ds002722", "ds002722", "07", tmp_path / "s.zarr"))
+    assert "sub-07" in line and "no EEG runs" in line
+
+
+def test_missing_dataset_root(tmp_path):
+    line = error_line(run_preprocess(tmp_path / "nowhere", "ds002722", "01", tmp_path / "s.zarr"))
+    assert "nowhere" in line and "eeg2music fetch ds002722" in line
+
+
+def test_undamaged_copy_preprocesses(study_copy, tmp_path):
+    """The damage above is what fails those runs: the same copy, undamaged, preprocesses cleanly."""
+    proc = run_preprocess(study_copy / "ds002722", "ds002722", "01", tmp_path / "ok.zarr")
+    assert proc.returncode == 0, proc.stderr
+    import zarr
+
+    assert np.isfinite(zarr.open_group(str(tmp_path / "ok.zarr"), mode="r")["audio"][:]).all()

@@ -1,0 +1,115 @@
+"""The Snakemake workflow: dry run, lint, schema validation, and --keep-going past a broken subject."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from ..conftest import REPO
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def smk(*args: str, cwd: Path = REPO, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run Snakemake with this interpreter's environment first on PATH (rules call `python -m eeg2music…`)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run([*SNAKEMAKE, "-s", str(REPO / "Snakefile"), *args], cwd=cwd, capture_output=True,
+                          text=True, timeout=timeout, env=env)
+
+
+def test_dry_run_of_default_workflow():
+    proc = smk("-n", "--profile", "cluster/local")
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout + proc.stderr
+    assert re.search(r"synth\s+2", out) and re.search(r"discover\s+2", out)
+
+
+def test_lint_is_clean():
+    proc = smk("--lint")
+    assert "Congratulations" in proc.stdout + proc.stderr, proc.stdout + proc.stderr
+
+
+def test_out_of_range_config_rejected_with_key_named(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("preprocess:\n  rates: [256, 5000]\n")
+    proc = smk("-n", "--configfile", str(bad))
+    assert proc.returncode != 0
+    line = next(ln for ln in (proc.stdout + proc.stderr).splitlines() if "preprocess.rates" in ln)
+    assert "5000 is greater than the maximum of 1000" in line and "bad.yaml" in line
+
+
+def workflow_dir(tmp_path: Path, study: Path) -> Path:
+    """A working directory whose config points at pre-generated synthetic datasets."""
+    work = tmp_path / "work"
+    (work / "config").mkdir(parents=True)
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    cfg["datasets"] = {f"t-{s}": {"kind": s, "root": str(study / s), "trial_s": 8.0} for s in ("ds002722", "ds002725")}
+    (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
+    return work
+
+
+def test_keep_going_finishes_other_subjects(study_copy, tmp_path):
+    edf = study_copy / "ds002722/sub-01/eeg/sub-01_task-run2_eeg.edf"
+    edf.write_bytes(edf.read_bytes()[:4096])
+    work = workflow_dir(tmp_path, study_copy)
+    proc = smk("--cores", "2", "--keep-going", cwd=work)
+    assert proc.returncode != 0
+    done = sorted(p.relative_to(work / "results/preprocess").as_posix()
+                  for p in (work / "results/preprocess").glob("*/*.zarr"))
+    assert done == ["t-ds002722/sub-02.zarr", "t-ds002725/sub-01.zarr", "t-ds002725/sub-02.zarr"]
+    log = (work / "logs/preprocess/t-ds002722/sub-01.log").read_text().strip().splitlines()
+    errors = [ln for ln in log if ln.startswith("error:")]
+    assert len(errors) == 1 and edf.name in errors[0] and "truncated" in errors[0]
+    assert not (work / "results/summary/summary.tsv").exists()
+
+
+def test_readme_quick_start_and_ci_agree():
+    readme = (REPO / "README.md").read_text()
+    section = readme.split("## Quick start", 1)[1]
+    block = re.search(r"```(?:bash)?\n(.*?)```", section, re.S).group(1)
+    commands = [ln for ln in block.splitlines() if ln.strip()]
+    assert len(commands) == 2
+    assert commands[0].endswith("snakemake --profile cluster/local") and ".venv" in commands[0]
+    ci = (REPO / ".ci/run").read_text().splitlines()
+    assert commands[1] in ci
+
+
+def test_synthetic_templates_are_the_real_sidecars():
+    """The packaged templates must stay byte-identical to the real OpenNeuro sidecars they were copied from."""
+    from ..conftest import FIXTURE_RUNS, FIXTURES
+
+    if not FIXTURES.exists():
+        import pytest
+
+        pytest.skip("../shared/fixtures not present (CI and developer machines have it)")
+    for style, prefix in FIXTURE_RUNS.items():
+        for name in ("channels.tsv", "eeg.json", "events.json"):
+            packaged = REPO / "src/eeg2music/synth/templates" / style / name
+            assert packaged.read_bytes() == (FIXTURES / style / (prefix + name)).read_bytes()
+    for ds in ("ds002721", "ds002722", "ds002723", "ds002724", "ds002725"):
+        assert (REPO / f"src/eeg2music/io/manifests/{ds}.tsv").read_bytes() == \
+            (FIXTURES / ds / "ANNEXED_FILES.tsv").read_bytes()
+
+
+def test_full_workflow_on_tiny_synthetic_config(tmp_path):
+    """The first Quick start command's workflow, shrunk: synth → discover → preprocess → summary."""
+    work = tmp_path / "full"
+    (work / "config").mkdir(parents=True)
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    cfg["synth"].update(n_subjects=2, n_runs=1, n_trials=2, trial_s=6.0)
+    for d in cfg["datasets"].values():
+        d["trial_s"] = 6.0
+    (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
+    shutil.copytree(REPO / "cluster", work / "cluster")
+    proc = smk("--profile", "cluster/local", cwd=work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    tsv = (work / "results/summary/summary.tsv").read_text().splitlines()
+    assert len(tsv) == 1 + 4 and tsv[1].startswith("synth-ds002722\t01\t1\t2\t2\t32\t1000")
+    for name in ("summary.md", "summary.html", "psd.png", "trial.png"):
+        assert (work / "results/summary" / name).stat().st_size > 500

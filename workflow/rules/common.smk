@@ -1,0 +1,56 @@
+# Validation, input functions and targets shared by every stage.
+from pathlib import Path
+
+from eeg2music.config import check_config
+
+# One-line error naming the bad key before anything is scheduled (Snakemake's own validate prints a page).
+check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
+             " + ".join(str(f) for f in workflow.configfiles) or "config")
+
+DATASETS = config["datasets"]
+SUBJECT_SHEET = Path("config/subjects.tsv")  # optional user sheet: dataset, subject, include
+
+
+def dataset_root(wildcards):
+    """The dataset's root; for synthetic sets it is the synth rule's output, so Snakemake builds it first."""
+    return DATASETS[wildcards.dataset]["root"]
+
+
+def dataset_flags(wildcards):
+    """CLI flags common to discover and preprocess, drawn from the validated config."""
+    d = DATASETS[wildcards.dataset]
+    flags = f"--kind {d['kind']} --dataset {wildcards.dataset} --root {d['root']}"
+    if "trial_s" in d:
+        flags += f" --trial-s {d['trial_s']}"
+    if "audio_dir" in d:
+        flags += f" --audio-dir {d['audio_dir']}"
+    return flags
+
+
+def subjects_of(dataset):
+    """Subjects to preprocess: the user's sheet if present, else the discover checkpoint's output."""
+    from eeg2music.discover import read_subjects
+
+    if SUBJECT_SHEET.exists():
+        return read_subjects(SUBJECT_SHEET, dataset)
+    sheet = checkpoints.discover.get(dataset=dataset).output[0]
+    return read_subjects(Path(sheet), dataset)
+
+
+def all_stores(wildcards):
+    return [f"results/preprocess/{ds}/sub-{sub}.zarr" for ds in sorted(DATASETS) for sub in subjects_of(ds)]
+
+
+def subjects_flag(wildcards):
+    """`--subjects …` when the config restricts a dataset to some subjects."""
+    subs = DATASETS[wildcards.dataset].get("subjects", [])
+    return ("--subjects " + " ".join(subs)) if subs else ""
+
+
+def synth_flags():
+    """`eeg2music synth` flags from config['synth'] (n_subjects → --subjects, trial_s → --trial-s, …)."""
+    return " ".join(
+        f"--{key.removeprefix('n_').replace('_', '-')} {value}"
+        for key, value in config.get("synth", {}).items()
+        if key != "out"
+    )
