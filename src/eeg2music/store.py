@@ -28,17 +28,22 @@ from eeg2music import STORE_LAYOUT_VERSION
 from eeg2music.errors import InputError
 
 # Chunking for the training loader's access pattern: random windows of a few seconds across all channels of one
-# trial. One chunk = one trial × all channels × 1024 samples (4 s at 256 Hz, ~128 KiB for 32 channels), so a 4 s
-# window touches 1–2 chunks and never decompresses other trials. LZ4 with byte shuffle decompresses at GB/s, far
-# faster than zstd's better ratio is worth on float EEG, and keeps the loader I/O-light.
-TIME_CHUNK = 1024
+# trial. A chunk is one trial × all channels × a power-of-two stretch of time holding ~64 Ki values (~256 KiB):
+# 2048 samples of 32-channel EEG (8 s at 256 Hz), 65536 audio samples (4 s at 16 kHz), 512 mel frames (80 bands).
+# A 4 s window then touches 1–3 chunks and never decompresses another trial, and a whole-trial read (Daly's
+# bi-LSTM) needs few requests. Smaller chunks make writing slow: Zarr spends ~1 ms per chunk. LZ4 with byte shuffle
+# decompresses at GB/s, far faster than zstd's better ratio is worth on float EEG.
+CHUNK_VALUES = 65536
+MIN_TIME_CHUNK = 256
 COMPRESSOR = BloscCodec(cname="lz4", clevel=5, shuffle=BloscShuffle.shuffle)
 
 
 def _chunks(shape: tuple[int, ...]) -> tuple[int, ...]:
     if len(shape) == 1:
         return shape
-    return (1, *shape[1:-1], min(TIME_CHUNK, shape[-1]))
+    per_step = int(np.prod(shape[1:-1])) if len(shape) > 2 else 1
+    time = max(MIN_TIME_CHUNK, 1 << int(np.log2(max(CHUNK_VALUES // per_step, 1))))
+    return (1, *shape[1:-1], min(time, shape[-1]))
 
 
 class StoreWriter:

@@ -15,7 +15,7 @@ import zarr
 from eeg2music.errors import InputError
 from eeg2music.io.registry import make_reader
 from eeg2music.preprocess import audio as audio_targets
-from eeg2music.preprocess.eeg import clean_run, cut_trial
+from eeg2music.preprocess.eeg import clean_run, cut_trial, eeg_only
 from eeg2music.preprocess.subject import run_subject
 from eeg2music.store import open_store
 
@@ -35,7 +35,7 @@ def test_store_trial_equals_reader_plus_preprocessing(study, store_2722, pre_cfg
     g = open_store(store_2722)
     reader = make_reader("ds002722", "t-ds002722", study / "ds002722", trial_s=8.0)
     run = reader.read_run(reader.run_files("01")[1])  # second run → store trials 2, 3
-    clean, _ = clean_run(run.raw, pre_cfg.eeg, "x")
+    clean, _ = clean_run(eeg_only(run.raw), pre_cfg.eeg, "x")
     trial = run.trials[1]
     for rate in (256, 100):
         expected = cut_trial(clean, trial.onset_s, trial.duration_s, rate)

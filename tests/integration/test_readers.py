@@ -110,3 +110,25 @@ def test_ground_truth_written(study):
     assert lags[0] == 0 and lags[-1] == pytest.approx(0.399)
     peak = lags[np.argmax(np.abs(sub["trf_kernels"]["envelope"]))]
     assert 0.04 <= peak <= 0.3
+
+
+def test_ds002725_unpaired_marker_and_short_run(study_copy):
+    """Real genMusic runs sometimes have one 768 of a pair missing, or stop before the last trial ends."""
+    import mne
+
+    eeg = study_copy / "ds002725/sub-01/eeg"
+    events = eeg / "sub-01_task-genMusic01_events.tsv"
+    lines = events.read_text().splitlines()
+    first_768 = next(i for i, ln in enumerate(lines) if ln.endswith("\t768"))
+    events.write_text("\n".join(lines[:first_768] + lines[first_768 + 1:]) + "\n")  # unpair the first trial
+    edf = eeg / "sub-01_task-genMusic01_eeg.edf"
+    reader = make_reader("ds002725", "x", study_copy / "ds002725", trial_s=8.0)
+    run = reader.read_run(reader.run_files("01")[0])
+    last_onset = run.trials[-1].onset_s
+    raw = mne.io.read_raw_edf(edf, preload=True, verbose="error")
+    raw.crop(tmax=last_onset + 2.0)  # the recording stops 2 s into the last trial
+    mne.export.export_raw(str(edf), raw, fmt="edf", overwrite=True, verbose="error")
+    run = reader.read_run(reader.run_files("01")[0])
+    assert len(run.trials) == 1  # the second trial ran past the end and was dropped
+    assert any("unpaired 768" in n for n in run.notes)
+    assert any("runs past the end" in n for n in run.notes)

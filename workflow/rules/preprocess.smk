@@ -22,9 +22,12 @@ rule preprocess:
         "logs/preprocess/{dataset}/sub-{subject}.log",
     benchmark:
         "benchmarks/preprocess/{dataset}/sub-{subject}.tsv"
+    threads: 1
     resources:
         mem_mb=4000,
         runtime=60,
     shell:
+        # Pin BLAS/OpenMP pools to the job's threads: parallel jobs must not oversubscribe the node's cores.
+        "OMP_NUM_THREADS={threads} OPENBLAS_NUM_THREADS={threads} MKL_NUM_THREADS={threads} "
         "python -m eeg2music.preprocess {params.flags} --subject {wildcards.subject} --out {output} "
         "{params.pre} > {log} 2>&1"

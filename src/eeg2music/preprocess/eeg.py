@@ -69,8 +69,10 @@ def find_bad_channels(raw: mne.io.BaseRaw, cfg: EegConfig) -> dict[str, str]:
 
 
 def clean_run(raw: mne.io.BaseRaw, cfg: EegConfig, source: str) -> tuple[mne.io.BaseRaw, dict[str, str]]:
-    """Notch, band-pass, bad channels interpolated, average reference; returns the clean run and the bads."""
-    raw = eeg_only(raw)
+    """Notch, band-pass, bad channels interpolated, average reference, in place on an :func:`eeg_only` run.
+
+    Returns the clean run and the bad channels with their reasons.
+    """
     data = raw._data
     nan_rows = np.isnan(data).any(axis=1)
     data[nan_rows] = 0.0  # filters cannot take NaN; the channel is interpolated below

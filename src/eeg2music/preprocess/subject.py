@@ -78,8 +78,9 @@ def run_subject(*, kind: str, dataset: str, root: Path, subject: str, out: Path,
         for run_file in tqdm(run_files, desc=f"{dataset} sub-{subject}", unit="run", disable=None):
             run = reader.read_run(run_file)
             notes += run.notes
-            freqs, before = mean_psd(eeg_only(run.raw))
-            clean, run_bads = clean_run(run.raw, cfg.eeg, str(run_file.path))
+            clean = eeg_only(run.raw)
+            freqs, before = mean_psd(clean)
+            clean, run_bads = clean_run(clean, cfg.eeg, str(run_file.path))
             for name, why in run_bads.items():
                 log.warning("%s: channel %s %s; interpolated from neighbours (mark it bad in channels.tsv to "
                             "silence this)", run_file.path, name, why)
@@ -130,7 +131,9 @@ def run_subject(*, kind: str, dataset: str, root: Path, subject: str, out: Path,
         writer.array("qc/psd_after", np.stack(psd_after))
         return writer.commit({
             "dataset": dataset, "kind": kind, "subject": subject, "channels": channels,
-            "eeg_units": "V", "eeg_rates": list(cfg.eeg.rates), "audio_rate": cfg.audio_rate,
+            "eeg_units": "V", "audio_units": "full scale (-1..1)", "envelope_units": "full scale",
+            "mel_units": "natural log of mel power (+1e-5)", "ratings_units": "as recorded (FEELTRACE 0-9)",
+            "eeg_rates": list(cfg.eeg.rates), "audio_rate": cfg.audio_rate,
             "envelope_rate": cfg.envelope_rate, "mel_rate": cfg.mel_rate, "n_mels": cfg.n_mels,
             "epoch_s": epoch_s, "runs": runs, "trials": trials, "bads": bads, "notes": notes,
             "rating_names": rating_names,
