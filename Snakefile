@@ -12,9 +12,11 @@ include: "workflow/rules/synth.smk"
 include: "workflow/rules/discover.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/summary.smk"
+include: "workflow/rules/splits.smk"
 
 
 rule all:
     input:
         expand("results/discover/{dataset}/subjects.tsv", dataset=sorted(DATASETS)),
         "results/summary/summary.tsv",
+        split_manifests(),

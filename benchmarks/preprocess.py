@@ -3,7 +3,7 @@
 Both read the same synthetic subject (ds002722 layout, EDF at 1000 Hz), pick EEG, normalise names, set the montage,
 notch 50/100/150 Hz, band-pass, find bad channels, interpolate, average-reference, cut every trial at 256 and 100 Hz,
 compute the before/after PSDs, resample the FEELTRACE ratings, and make the audio targets (16 kHz waveform, 100 Hz
-amplitude, log-mel), then write the same arrays to Zarr with the same chunks and codec. The bare script skips
+amplitude, log-mel), then write the same arrays to Zarr with the same chunks. The bare script skips
 mne-bids, the sidecar checks, provenance and the atomic rename: the ratio is the cost of those. A second bare variant
 saves with ``np.savez`` instead, to show what Zarr itself costs.
 Last line: ``preprocess_vs_bare_mne: <ours / bare>`` (target ≤ 1.10).
@@ -25,7 +25,7 @@ from eeg2music.io.bcmi import bcmi_clip_list
 from eeg2music.preprocess import audio as audio_targets
 from eeg2music.preprocess.eeg import EegConfig, cut_trial, find_bad_channels, mean_psd
 from eeg2music.preprocess.subject import PreprocessConfig, run_subject
-from eeg2music.store import COMPRESSOR, _chunks
+from eeg2music.store import _chunks
 from eeg2music.synth.study import SynthConfig, write_study
 
 EEG = EegConfig(l_freq=0.5, h_freq=40.0, line_freq=50.0, rates=(256, 100), bad_z=5.0, flat_uv=0.1,
@@ -73,8 +73,7 @@ def bare_mne(root: Path, subject: str, out: Path, trial_s: float, fmt: str = "za
         return
     group = zarr.open_group(str(out), mode="w")
     for name, data in stacked.items():
-        codec = COMPRESSOR if data.ndim > 1 else None
-        group.create_array(name, data=data, chunks=_chunks(data.shape), compressors=codec)
+        group.create_array(name, data=data, chunks=_chunks(data.shape), compressors=None)
 
 
 def main() -> None:

@@ -5,6 +5,8 @@
     eeg2music discover    list a dataset's subjects (Snakemake checkpoint)
     eeg2music preprocess  one subject → Zarr store
     eeg2music summary     metadata summary tables and figures
+    eeg2music make-split  build a split manifest (random-trial, cv-by-run, leave-clip-out, leave-subject-out)
+    eeg2music audit-split say what a split's parts share and which protocol it is honest for
 """
 
 from __future__ import annotations
@@ -52,8 +54,8 @@ def synth_main(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     commands = {"synth": synth_main}
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in (*commands, "fetch", "discover", "preprocess",
-                                                                   "summary"):
+    known = (*commands, "fetch", "discover", "preprocess", "summary", "make-split", "audit-split")
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in known:
         print(__doc__)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
     cmd, rest = argv[0], argv[1:]
@@ -66,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
             from eeg2music.preprocess.subject import main as run
         elif cmd == "summary":
             from eeg2music.summary import main as run
+        elif cmd == "make-split":
+            from eeg2music.data.make_split import main as run
+        elif cmd == "audit-split":
+            from eeg2music.data.audit import main as run
         else:
             run = commands[cmd]
         return run(rest)

@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 import zarr
-from zarr.codecs import BloscCodec, BloscShuffle
 
 from eeg2music import STORE_LAYOUT_VERSION
 from eeg2music.errors import InputError
@@ -30,12 +29,13 @@ from eeg2music.errors import InputError
 # Chunking for the training loader's access pattern: random windows of a few seconds across all channels of one
 # trial. A chunk is one trial × all channels × a power-of-two stretch of time holding ~64 Ki values (~256 KiB):
 # 2048 samples of 32-channel EEG (8 s at 256 Hz), 65536 audio samples (4 s at 16 kHz), 512 mel frames (80 bands).
-# A 4 s window then touches 1–3 chunks and never decompresses another trial, and a whole-trial read (Daly's
-# bi-LSTM) needs few requests. Smaller chunks make writing slow: Zarr spends ~1 ms per chunk. LZ4 with byte shuffle
-# decompresses at GB/s, far faster than zstd's better ratio is worth on float EEG.
+# A 4 s window then touches 1–3 chunks and never another trial, and a whole-trial read (Daly's bi-LSTM) needs few
+# requests. Smaller chunks make writing slow: Zarr spends ~1 ms per chunk.
+# No compression: float EEG shrinks only ~9 % with LZ4 (measured on the synthetic study; audio 25 %, mel 46 %),
+# while raw chunks can be memory-mapped by the loader (eeg2music.data.stores), which is what makes random windows
+# as cheap as slicing an in-memory array (benchmarks/loader.py).
 CHUNK_VALUES = 65536
 MIN_TIME_CHUNK = 256
-COMPRESSOR = BloscCodec(cname="lz4", clevel=5, shuffle=BloscShuffle.shuffle)
 
 
 def _chunks(shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -58,8 +58,7 @@ class StoreWriter:
         self.root = zarr.open_group(str(self.tmp), mode="w", zarr_format=3)
 
     def array(self, name: str, data: np.ndarray) -> None:
-        self.root.create_array(name, data=np.ascontiguousarray(data), chunks=_chunks(data.shape),
-                               compressors=COMPRESSOR if data.ndim > 1 else None)
+        self.root.create_array(name, data=np.ascontiguousarray(data), chunks=_chunks(data.shape), compressors=None)
 
     def commit(self, attrs: dict[str, Any]) -> Path:
         self.root.attrs.update({**attrs, "layout_version": STORE_LAYOUT_VERSION, "complete": True})

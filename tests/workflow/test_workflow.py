@@ -23,8 +23,11 @@ def smk(*args: str, cwd: Path = REPO, timeout: int = 600) -> subprocess.Complete
                           text=True, timeout=timeout, env=env)
 
 
-def test_dry_run_of_default_workflow():
-    proc = smk("-n", "--profile", "cluster/local")
+def test_dry_run_of_default_workflow(tmp_path):
+    """In a clean working directory (the repo's own may already hold results)."""
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    shutil.copytree(REPO / "cluster", tmp_path / "cluster")
+    proc = smk("-n", "--profile", "cluster/local", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     out = proc.stdout + proc.stderr
     assert re.search(r"synth\s+2", out) and re.search(r"discover\s+2", out)
@@ -102,7 +105,7 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     work = tmp_path / "full"
     (work / "config").mkdir(parents=True)
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    cfg["synth"].update(n_subjects=2, n_runs=1, n_trials=2, trial_s=6.0)
+    cfg["synth"].update(n_subjects=2, n_runs=3, n_trials=1, trial_s=6.0)
     for d in cfg["datasets"].values():
         d["trial_s"] = 6.0
     (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
@@ -110,6 +113,11 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     proc = smk("--profile", "cluster/local", cwd=work)
     assert proc.returncode == 0, proc.stderr[-3000:]
     tsv = (work / "results/summary/summary.tsv").read_text().splitlines()
-    assert len(tsv) == 1 + 4 and tsv[1].startswith("synth-ds002722\t01\t1\t2\t2\t32\t1000")
+    assert len(tsv) == 1 + 4 and tsv[1].startswith("synth-ds002722\t01\t3\t3\t3\t32\t1000")
     for name in ("summary.md", "summary.html", "psd.png", "trial.png"):
         assert (work / "results/summary" / name).stat().st_size > 500
+    splits = work / "results/splits"
+    manifests = sorted(p.relative_to(splits).as_posix() for p in splits.rglob("*.json"))
+    assert manifests == ["cv-by-run/fold-0.json", "cv-by-run/fold-1.json", "cv-by-run/fold-2.json",
+                         "leave-clip-out/fold-0.json", *[f"leave-subject-out/fold-{k}.json" for k in range(4)],
+                         "random-trial/fold-0.json"]

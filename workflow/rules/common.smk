@@ -54,3 +54,16 @@ def synth_flags():
         for key, value in config.get("synth", {}).items()
         if key != "out"
     )
+
+
+def split_folds(wildcards):
+    return config["splits"]["folds"][wildcards.protocol]
+
+
+def split_manifests():
+    """Every manifest the config asks for."""
+    return [
+        f"results/splits/{protocol}/fold-{fold}.json"
+        for protocol, n in config["splits"]["folds"].items()
+        for fold in range(n)
+    ]

@@ -38,9 +38,9 @@ def montage_for(names: list[str]) -> mne.channels.DigMontage:
     return standard_montage()
 
 
-def eeg_only(raw: mne.io.BaseRaw) -> mne.io.BaseRaw:
-    """EEG channels with normalised names and template positions (copy)."""
-    raw = raw.copy().pick("eeg", exclude=[])
+def eeg_only(raw: mne.io.BaseRaw, copy: bool = True) -> mne.io.BaseRaw:
+    """EEG channels with normalised names and template positions (in place with ``copy=False``)."""
+    raw = (raw.copy() if copy else raw).pick("eeg", exclude=[])
     raw.rename_channels(normalise_channel_names(raw.ch_names))
     raw.set_montage(montage_for(raw.ch_names), on_missing="warn", verbose="error")
     return raw

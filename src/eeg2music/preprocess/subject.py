@@ -16,7 +16,7 @@ import numpy as np
 from tqdm import tqdm
 
 from eeg2music.errors import InputError
-from eeg2music.io.records import AUDIO_OK, Run
+from eeg2music.io.records import AUDIO_OK, Run, Trial
 from eeg2music.io.registry import make_reader
 from eeg2music.preprocess import audio as audio_targets
 from eeg2music.preprocess.eeg import EegConfig, clean_run, cut_trial, eeg_only, mean_psd
@@ -47,9 +47,21 @@ def get_input_files(*, kind: str, dataset: str, root: Path, subject: str, trial_
     return [rf.path for rf in reader.run_files(subject)]
 
 
-def _audio_for(run: Run, trial, duration_s: float, cfg: PreprocessConfig) -> dict[str, np.ndarray] | None:
+def _ratings(run: Run, trial: Trial, rate: int) -> np.ndarray | None:
+    """The trial's FEELTRACE channels resampled to ``rate`` (None when the dataset has none)."""
+    if not run.rating_channels:
+        return None
+    sf = run.raw.info["sfreq"]
+    seg = run.raw.get_data(picks=run.rating_channels, start=round(trial.onset_s * sf),
+                           stop=round((trial.onset_s + trial.duration_s) * sf))
+    return audio_targets.resample(seg, sf, rate, axis=1)
+
+
+def _audio_for(trial: Trial, cfg: PreprocessConfig) -> dict[str, np.ndarray] | None:
+    """Waveform, amplitude and log-mel of the trial's clip, or None when its audio is not usable."""
     if trial.audio_status != AUDIO_OK:
         return None
+    duration_s = trial.duration_s
     wave, rate = audio_targets.load_audio(trial.audio_path)
     start = round(trial.audio_offset_s * rate)
     wave = audio_targets.resample(wave[start:], rate, cfg.audio_rate).astype(np.float32)
@@ -78,16 +90,18 @@ def run_subject(*, kind: str, dataset: str, root: Path, subject: str, out: Path,
         for run_file in tqdm(run_files, desc=f"{dataset} sub-{subject}", unit="run", disable=None):
             run = reader.read_run(run_file)
             notes += run.notes
-            clean = eeg_only(run.raw)
+            sfreq = float(run.raw.info["sfreq"])
+            runs.append({"run": run_file.run, "session": run_file.session, "source_file": str(run_file.path),
+                         "sfreq": sfreq, "duration_s": run.raw.n_times / sfreq, "n_trials": len(run.trials)})
+            rating_names = rating_names or list(run.rating_channels)
+            ratings += [_ratings(run, trial, cfg.envelope_rate) for trial in run.trials]  # before dropping non-EEG
+            clean = eeg_only(run.raw, copy=False)
             freqs, before = mean_psd(clean)
             clean, run_bads = clean_run(clean, cfg.eeg, str(run_file.path))
             for name, why in run_bads.items():
                 log.warning("%s: channel %s %s; interpolated from neighbours (mark it bad in channels.tsv to "
                             "silence this)", run_file.path, name, why)
             bads[run_file.run] = run_bads
-            runs.append({"run": run_file.run, "session": run_file.session, "source_file": str(run_file.path),
-                         "sfreq": float(run.raw.info["sfreq"]), "duration_s": run.raw.n_times / run.raw.info["sfreq"],
-                         "n_trials": len(run.trials), "n_eeg_channels": len(clean.ch_names)})
             psd_before.append(before)
             psd_after.append(mean_psd(clean)[1])
             if channels is None:
@@ -98,16 +112,7 @@ def run_subject(*, kind: str, dataset: str, root: Path, subject: str, out: Path,
             for trial in run.trials:
                 for rate in cfg.eeg.rates:
                     eeg[rate].append(cut_trial(clean, trial.onset_s, trial.duration_s, rate))
-                targets.append(_audio_for(run, trial, trial.duration_s, cfg))
-                rating_names = rating_names or list(run.rating_channels)
-                if run.rating_channels:
-                    picks = [run.raw.ch_names.index(c) for c in run.rating_channels]
-                    sf = run.raw.info["sfreq"]
-                    seg = run.raw.get_data(picks=picks, start=round(trial.onset_s * sf),
-                                           stop=round((trial.onset_s + trial.duration_s) * sf))
-                    ratings.append(audio_targets.resample(seg, sf, cfg.envelope_rate, axis=1))
-                else:
-                    ratings.append(None)
+                targets.append(_audio_for(trial, cfg))
                 trials.append({
                     "run": run_file.run, "session": run_file.session, "trial": trial.index,
                     "clip_id": trial.clip_id, "onset_s": trial.onset_s, "duration_s": trial.duration_s,

@@ -1,0 +1,147 @@
+"""WindowDataset over real stores: exact content, edges, targets, channel harmonisation, workers, bad input."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import zarr
+from torch.utils.data import DataLoader
+
+from eeg2music.data.splits import Manifest, make_split
+from eeg2music.data.stores import StoreInfo, WindowReader
+from eeg2music.data.windows import WindowConfig, WindowDataset
+from eeg2music.errors import InputError
+
+from ..helpers import run_preprocess
+
+
+@pytest.fixture(scope="module")
+def stores(study, tmp_path_factory):
+    """Two ds002722 subjects (32 ch) and one ds002725 subject (31 ch, another montage)."""
+    out = tmp_path_factory.mktemp("window_stores")
+    paths = []
+    for kind, sub in (("ds002722", "01"), ("ds002722", "02"), ("ds002725", "01")):
+        p = out / kind / f"sub-{sub}.zarr"
+        proc = run_preprocess(study / kind, kind, sub, p)
+        assert proc.returncode == 0, proc.stderr
+        paths.append(p)
+    return paths
+
+
+@pytest.fixture(scope="module")
+def manifest(stores, tmp_path_factory):
+    m = make_split([StoreInfo.read(p) for p in stores], "random-trial", seed=1)
+    return Manifest.load(m.save(tmp_path_factory.mktemp("m") / "m.json"))
+
+
+def test_windows_equal_store_content_exactly_edges_included(manifest):
+    cfg = WindowConfig(window_s=1.0, hop_s=0.5, rate=256, targets=("audio", "envelope", "mel", "ratings"))
+    ds = WindowDataset(manifest, "train", cfg)
+    seen_first = seen_last = 0
+    for i in range(len(ds)):
+        item = ds[i]
+        e = ds.entries[ds.owners[i]]
+        g = zarr.open_group(e.store, mode="r")
+        start, n = int(ds.starts[i]), 256
+        src = ds.channel_map.index[e.store]
+        expected = g["eeg/256"][e.trial][src, start:start + n] * 1e6
+        np.testing.assert_array_equal(item["eeg"].numpy(), expected.astype(np.float32))
+        t0 = start / 256
+        a = round(t0 * 16000)
+        np.testing.assert_array_equal(item["audio"].numpy(), g["audio"][e.trial, a:a + 16000])
+        m = round(t0 * 100)
+        np.testing.assert_array_equal(item["envelope"].numpy(), g["envelope"][e.trial, m:m + 100])
+        np.testing.assert_array_equal(item["mel"].numpy(), g["mel"][e.trial, :, m:m + 100])
+        np.testing.assert_array_equal(item["ratings"].numpy(), g["ratings"][e.trial, :, m:m + 100])
+        seen_first += start == 0
+        seen_last += start + n == g["eeg/256"].shape[-1]
+        assert item["meta"]["start_s"] == pytest.approx(t0)
+    assert seen_first == seen_last == len(ds.entries)  # the first and the last window of every trial are there
+
+
+def test_fast_reader_agrees_with_zarr_across_chunks_and_codecs(stores, tmp_path):
+    """Reads that cross chunk edges, end in a partial chunk, or hit an unwritten (all-zero) chunk, through the
+    memory-map path, equal Zarr's; a compressed array falls back to Zarr with the same values."""
+    from zarr.codecs import BloscCodec
+
+    data = zarr.open_array(str(stores[0] / "eeg/256"), mode="r")[:]
+    data[2, :, 600:900] = 0.0  # chunk 2 of trial 2 below is all fill value: Zarr does not write it
+    dst = zarr.open_group(str(tmp_path / "c.zarr"), mode="w")
+    dst.create_array("raw", data=data, chunks=(1, data.shape[1], 300), compressors=None)
+    dst.create_array("lz4", data=data, chunks=(1, data.shape[1], 300), compressors=BloscCodec(cname="lz4"))
+    fast, slow = WindowReader(str(tmp_path / "c.zarr/raw")), WindowReader(str(tmp_path / "c.zarr/lz4"))
+    assert fast.fast and not slow.fast
+    assert not (tmp_path / "c.zarr/raw/c/2/0/2").exists()
+    for trial, start, stop in ((1, 0, 10), (1, 290, 310), (1, 100, 2048), (2, 550, 950), (0, 1800, 2048)):
+        np.testing.assert_array_equal(fast.read(trial, start, stop), data[trial, :, start:stop])
+        np.testing.assert_array_equal(slow.read(trial, start, stop), data[trial, :, start:stop])
+    with pytest.raises(IndexError):
+        fast.read(1, 2040, 2060)
+
+
+def test_ids_consistent_and_intersection_channels(manifest):
+    train = WindowDataset(manifest, "train", WindowConfig(window_s=2.0))
+    test = WindowDataset(manifest, "test", WindowConfig(window_s=2.0))
+    assert train.subject_ids == test.subject_ids and len(train.subject_ids) == 3
+    assert train.dataset_ids == {"t-ds002722": 0, "t-ds002725": 1}
+    names = train.channel_map.names
+    assert "FPz" not in names and "Fpz" not in names  # only in ds002722's montage
+    assert "Fp1" in names and "TP9" in names and all(train[0]["channel_mask"])
+
+
+def test_eegpt_vocabulary_with_presence_mask(manifest):
+    ds = WindowDataset(manifest, "train", WindowConfig(window_s=4.0, channels="eegpt", targets=()))
+    assert len(ds.channel_map.names) == 62
+    item = ds[0]
+    mask = item["channel_mask"].numpy()
+    assert item["eeg"].shape == (62, 1024)
+    assert not item["eeg"][~mask].any() and item["eeg"][mask].abs().sum() > 0
+    store = ds.entries[ds.owners[0]].store
+    have = set(ds.stores[store].channels)
+    assert {n for n, m in zip(ds.channel_map.names, mask, strict=True) if m} == have & set(ds.channel_map.names)
+
+
+def test_random_offsets_are_reproducible_and_stay_inside_trials(manifest):
+    cfg = WindowConfig(window_s=2.0, hop_s=2.0, random_offset=True, targets=())
+    a, b = WindowDataset(manifest, "train", cfg, seed=3), WindowDataset(manifest, "train", cfg, seed=3)
+    a.set_epoch(1)
+    b.set_epoch(1)
+    assert np.array_equal(a.offsets, b.offsets) and a.offsets.any()
+    first = a.offsets.copy()
+    a.set_epoch(2)
+    assert not np.array_equal(first, a.offsets)
+    ends = np.array([round(a.entries[o].stop_s * 256) for o in a.owners])
+    assert (a.starts + a.offsets + a.lengths <= ends).all()
+
+
+def test_whole_trial_items(manifest):
+    ds = WindowDataset(manifest, "test", WindowConfig(whole_trial=True, rate=100, targets=("envelope",)))
+    assert len(ds) == len(ds.entries)
+    assert ds[0]["eeg"].shape[-1] == 800 and ds[0]["envelope"].shape == (800,)
+
+
+@pytest.mark.parametrize("context", ["fork", "spawn"])
+def test_dataloader_workers_give_the_same_batches(manifest, context):
+    ds = WindowDataset(manifest, "val", WindowConfig(window_s=1.0, targets=("envelope",)))
+    ref = [b["eeg"] for b in DataLoader(ds, batch_size=4)]
+    got = [b["eeg"] for b in DataLoader(ds, batch_size=4, num_workers=2, multiprocessing_context=context)]
+    assert len(ref) == len(got) and all(torch.equal(x, y) for x, y in zip(ref, got, strict=True))
+
+
+def test_window_longer_than_shortest_trial_is_refused(manifest):
+    with pytest.raises(InputError, match="longer than trial") as err:
+        WindowDataset(manifest, "train", WindowConfig(window_s=9.0))
+    assert ".zarr" in str(err.value) and "shortest in this part: 8 s" in str(err.value)
+
+
+def test_older_layout_store_is_refused(stores, tmp_path):
+    import shutil
+
+    old = tmp_path / "old.zarr"
+    shutil.copytree(stores[0], old)
+    g = zarr.open_group(str(old), mode="r+")
+    g.attrs["layout_version"] = 0
+    with pytest.raises(InputError, match="layout version 0") as err:
+        StoreInfo.read(old)
+    assert "old.zarr" in str(err.value) and "rerun preprocessing" in str(err.value)

@@ -1,0 +1,27 @@
+# Split manifests over every preprocessed subject: one per protocol and fold, each with its leakage audit.
+SPLITS = config["splits"]
+
+
+rule split:
+    input:
+        all_stores,
+    output:
+        "results/splits/{protocol}/fold-{fold}.json",
+    params:
+        n_folds=split_folds,
+        seed=SPLITS["seed"],
+        val=SPLITS["val"],
+        test=SPLITS["test"],
+    wildcard_constraints:
+        protocol="random-trial|cv-by-run|leave-clip-out|leave-subject-out",
+        fold=r"\d+",
+    conda:
+        "../../envs/eeg2music.yaml"
+    log:
+        "logs/split/{protocol}/fold-{fold}.log",
+    benchmark:
+        "benchmarks/split/{protocol}/fold-{fold}.tsv"
+    shell:
+        "eeg2music make-split --stores {input} --protocol {wildcards.protocol} --fold {wildcards.fold} "
+        "--n-folds {params.n_folds} --seed {params.seed} --val {params.val} --test {params.test} "
+        "--out {output} > {log} 2>&1"
