@@ -13,6 +13,8 @@ include: "workflow/rules/discover.smk"
 include: "workflow/rules/preprocess.smk"
 include: "workflow/rules/summary.smk"
 include: "workflow/rules/splits.smk"
+include: "workflow/rules/models.smk"
+include: "workflow/rules/evaluate.smk"
 
 
 rule all:
@@ -20,3 +22,4 @@ rule all:
         expand("results/discover/{dataset}/subjects.tsv", dataset=sorted(DATASETS)),
         "results/summary/summary.tsv",
         split_manifests(),
+        report_targets(),

@@ -53,6 +53,7 @@ def workflow_dir(tmp_path: Path, study: Path) -> Path:
     (work / "config").mkdir(parents=True)
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
     cfg["datasets"] = {f"t-{s}": {"kind": s, "root": str(study / s), "trial_s": 8.0} for s in ("ds002722", "ds002725")}
+    cfg["experiments"] = {}  # the data layer only
     (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
     return work
 
@@ -61,7 +62,7 @@ def test_keep_going_finishes_other_subjects(study_copy, tmp_path):
     edf = study_copy / "ds002722/sub-01/eeg/sub-01_task-run2_eeg.edf"
     edf.write_bytes(edf.read_bytes()[:4096])
     work = workflow_dir(tmp_path, study_copy)
-    proc = smk("--cores", "2", "--keep-going", cwd=work)
+    proc = smk("--cores", "2", "--keep-going", "results/summary/summary.tsv", cwd=work)
     assert proc.returncode != 0
     done = sorted(p.relative_to(work / "results/preprocess").as_posix()
                   for p in (work / "results/preprocess").glob("*/*.zarr"))
@@ -101,7 +102,8 @@ def test_synthetic_templates_are_the_real_sidecars():
 
 
 def test_full_workflow_on_tiny_synthetic_config(tmp_path):
-    """The first Quick start command's workflow, shrunk: synth → discover → preprocess → summary."""
+    """The first Quick start command's workflow, shrunk: synth → discover → preprocess → summary → splits →
+    train/decode → evaluate → report."""
     work = tmp_path / "full"
     (work / "config").mkdir(parents=True)
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
@@ -109,7 +111,13 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     for d in cfg["datasets"].values():
         d["trial_s"] = 6.0
     (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
+    cfg["evaluate"]["n_perm"] = 200
+    (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
     shutil.copytree(REPO / "cluster", work / "cluster")
+    (work / "config/train").mkdir()
+    exp = yaml.safe_load((REPO / "config/train/bilstm_daly.yaml").read_text())
+    exp.update(batch_size=4, max_steps=40, ckpt_every=20)
+    (work / "config/train/bilstm_daly.yaml").write_text(yaml.safe_dump(exp))
     proc = smk("--profile", "cluster/local", cwd=work)
     assert proc.returncode == 0, proc.stderr[-3000:]
     tsv = (work / "results/summary/summary.tsv").read_text().splitlines()
@@ -121,3 +129,8 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     assert manifests == ["cv-by-run/fold-0.json", "cv-by-run/fold-1.json", "cv-by-run/fold-2.json",
                          "leave-clip-out/fold-0.json", *[f"leave-subject-out/fold-{k}.json" for k in range(4)],
                          "random-trial/fold-0.json"]
+    report = (work / "results/report/comparison.html").read_text()
+    assert "bilstm_daly" in report and "linear_trf" in report and "Wilcoxon" in report
+    for exp in ("bilstm_daly", "linear_trf"):
+        page = (work / f"results/report/{exp}/index.html").read_text()
+        assert "rank_accuracy" in page and (work / f"results/report/{exp}/nulls.png").exists()

@@ -67,3 +67,31 @@ def split_manifests():
         for protocol, n in config["splits"]["folds"].items()
         for fold in range(n)
     ]
+
+
+EXPERIMENTS = config.get("experiments", {})
+TRAINED = [e for e, c in EXPERIMENTS.items() if c["kind"] == "train"] or ["none"]
+LINEAR = [e for e, c in EXPERIMENTS.items() if c["kind"] == "linear"] or ["none"]
+
+
+def experiment_predictions(wildcards):
+    """Every fold's decoded test trials of one experiment (pooled by the evaluation)."""
+    protocol = EXPERIMENTS[wildcards.exp]["split"]
+    return [
+        f"results/predictions/{wildcards.exp}/{protocol}/fold-{k}.npz"
+        for k in range(config["splits"]["folds"][protocol])
+    ]
+
+
+def train_config(wildcards):
+    return EXPERIMENTS[wildcards.exp]["config"]
+
+
+def experiment_metrics():
+    return [f"{e}=results/evaluate/{e}/metrics.json" for e in sorted(EXPERIMENTS)]
+
+
+def report_targets():
+    if not EXPERIMENTS:
+        return []
+    return [f"results/report/{e}/index.html" for e in sorted(EXPERIMENTS)] + ["results/report/comparison.html"]

@@ -1,0 +1,173 @@
+"""Report pages: one per experiment (per-subject table, null distributions, best/median/worst decoded trials) and
+one comparison of all experiments on the same splits with a paired test across subjects against the baseline."""
+
+from __future__ import annotations
+
+import argparse
+import html
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import soundfile as sf
+
+from eeg2music.errors import InputError
+from eeg2music.evaluate import metrics as M
+from eeg2music.evaluate.evaluate import load, pool
+from eeg2music.evaluate.stats import paired_test
+
+STYLE = ("<style>body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}"
+         "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:right}th{background:#f4f4f4}"
+         ".sig{color:#070;font-weight:bold}.ns{color:#a00}</style>")
+
+
+def _table(header: list[str], rows: list[list[Any]], table_id: str = "") -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table id='{table_id}'><tr>{head}</tr>{body}</table>"
+
+
+def _fmt(x: float) -> str:
+    return f"{x:.3f}"
+
+
+def plot_nulls(summary: dict, nulls: dict, out: Path) -> None:
+    names = list(summary["metrics"])
+    fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8), squeeze=False)
+    for ax, name in zip(axes[0], names, strict=True):
+        r = summary["metrics"][name]
+        ax.hist(nulls[name], bins=40, color="0.7")
+        ax.axvline(r["observed"], color="tab:red", lw=2, label=f"observed {r['observed']:.3f}")
+        ax.set_title(f"{name}\np = {r['p']:.4f}", fontsize=9)
+        ax.legend(fontsize=7)
+    fig.suptitle(f"trial-shuffle nulls ({summary['n_perm']} permutations)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+
+
+def plot_trials(preds, summary: dict, out: Path) -> list[int]:
+    r = np.array(summary["metrics"]["r_time"]["per_trial"]) if "r_time" in summary["metrics"] else \
+        np.array(summary["metrics"]["mel_r"]["per_trial"])
+    order = np.argsort(r)
+    picks = [int(order[-1]), int(order[len(order) // 2]), int(order[0])]
+    fig, axes = plt.subplots(len(picks), 2, figsize=(12, 2.6 * len(picks)), squeeze=False)
+    for row, (label, i) in zip(axes, zip(("best", "median", "worst"), picks, strict=True), strict=True):
+        p, t, rate = preds.pred[i], preds.true[i], preds.rate
+        m = preds.meta[i]
+        title = f"{label}: {m['dataset']} sub-{m['subject']} {m['run']} trial {m['trial']} (r = {r[i]:.2f})"
+        if p.ndim == 1:
+            time = np.arange(p.size) / rate
+            row[0].plot(time, M.zscore(t), color="k", lw=0.8, label="true")
+            row[0].plot(time, M.zscore(p), color="tab:red", lw=0.8, label="decoded")
+            row[0].set(title=title, xlabel="s")
+            row[0].legend(fontsize=7)
+            row[1].imshow(np.vstack([M.spec(t, rate), M.spec(p, rate)]), aspect="auto", origin="lower",
+                          cmap="magma")
+            row[1].set_title("spectrogram: true (bottom) / decoded (top)", fontsize=9)
+        else:
+            row[0].imshow(t, aspect="auto", origin="lower", cmap="magma")
+            row[0].set_title(f"{title}: true mel", fontsize=9)
+            row[1].imshow(p, aspect="auto", origin="lower", cmap="magma")
+            row[1].set_title("decoded mel", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
+    return picks
+
+
+def experiment_page(metrics_path: Path, out_dir: Path) -> Path:
+    summary = load(metrics_path)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    nulls = dict(np.load(metrics_path.with_name("nulls.npz")))
+    preds = pool([Path(p) for p in summary["predictions"]])
+    plot_nulls(summary, nulls, out_dir / "nulls.png")
+    picks = plot_trials(preds, summary, out_dir / "trials.png")
+    audio = ""
+    if preds.rate >= 8000:  # audio-rate targets: listen to the decoded best/median/worst trials
+        for label, i in zip(("best", "median", "worst"), picks, strict=True):
+            sf.write(out_dir / f"{label}.wav", np.clip(preds.pred[i], -1, 1), int(preds.rate))
+            audio += f"<p>{label}: <audio controls src='{label}.wav'></audio></p>"
+    names = list(summary["metrics"])
+    rows = [[html.escape(n), _fmt(r["observed"]), _fmt(r["null_mean"]), f"{r['p']:.4f}",
+             f"{_fmt(r['ci95_subjects'][0])} … {_fmt(r['ci95_subjects'][1])}",
+             "<span class='sig'>yes</span>" if r["significant"] else "<span class='ns'>no</span>"]
+            for n, r in summary["metrics"].items()]
+    subjects = sorted(summary["metrics"][names[0]]["per_subject"])
+    subject_rows = [[html.escape(s)] + [_fmt(summary["metrics"][n]["per_subject"][s]) for n in names]
+                    for s in subjects]
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{summary['experiment']}</title>{STYLE}"
+            f"</head><body><h1>{html.escape(summary['experiment'])}</h1>"
+            f"<p>{summary['n_trials']} test trials, {summary['n_subjects']} subjects, {summary['n_clips']} clips; "
+            f"target {summary['target']} at {summary['rate']:g} Hz; {summary['n_perm']} trial-shuffle "
+            f"permutations; CIs bootstrap subjects.</p><h2>Metrics</h2>"
+            + _table(["metric", "observed", "null mean", "p", "95% CI (subjects)", f"p < {summary['alpha']}"], rows,
+                     "metrics")
+            + "<h2>Per subject</h2>" + _table(["subject", *names], subject_rows, "subjects")
+            + "<h2>Null distributions</h2><img src='nulls.png' alt='null distributions'>"
+            + "<h2>Decoded vs true: best, median and worst trials</h2><img src='trials.png' alt='trials'>"
+            + audio + "</body></html>")
+    (out_dir / "index.html").write_text(page)
+    return out_dir / "index.html"
+
+
+def comparison_page(metrics: dict[str, Path], baseline: str, out: Path, key: str = "rank_accuracy") -> Path:
+    runs = {name: load(p) for name, p in metrics.items()}
+    if baseline not in runs:
+        raise InputError(None, f"baseline {baseline!r} is not among the experiments {sorted(runs)}",
+                         "set report.baseline to one of them")
+    names = sorted({m for r in runs.values() for m in r["metrics"]})
+    rows = []
+    for exp, r in runs.items():
+        row = [html.escape(exp)]
+        for n in names:
+            m = r["metrics"].get(n)
+            row.append("–" if m is None else f"{_fmt(m['observed'])} (p {m['p']:.3f})")
+        if exp == baseline:
+            row.append("baseline")
+        else:
+            t = paired_test(r["metrics"][key]["per_subject"], runs[baseline]["metrics"][key]["per_subject"])
+            row.append(f"Δ {t['mean_difference']:+.3f}, p {t['p']:.3f} (n={t['n_subjects']})")
+        rows.append(row)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>comparison</title>{STYLE}</head><body>"
+                   f"<h1>Model comparison</h1><p>Same splits and metrics for every model; the last column is a "
+                   f"Wilcoxon signed-rank test across subjects of {key} against {html.escape(baseline)}.</p>"
+                   + _table(["experiment", *names, f"vs {baseline}"], rows, "comparison")
+                   + "".join(f"<p><a href='{e}/index.html'>{html.escape(e)}</a></p>" for e in runs)
+                   + "</body></html>")
+    (out.parent / "comparison.json").write_text(json.dumps({e: {n: r["metrics"][n]["observed"] for n in
+                                                               r["metrics"]} for e, r in runs.items()}, indent=1))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m eeg2music.evaluate.report", description=__doc__)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    e = sub.add_parser("experiment", help="one experiment's page")
+    e.add_argument("--metrics", type=Path, required=True)
+    e.add_argument("--out-dir", type=Path, required=True)
+    c = sub.add_parser("compare", help="the comparison page")
+    c.add_argument("--metrics", nargs="+", required=True, metavar="NAME=PATH")
+    c.add_argument("--baseline", required=True)
+    c.add_argument("--out", type=Path, required=True)
+    a = p.parse_args(argv)
+    try:
+        if a.cmd == "experiment":
+            experiment_page(a.metrics, a.out_dir)
+        else:
+            comparison_page({k: Path(v) for k, v in (m.split("=", 1) for m in a.metrics)}, a.baseline, a.out)
+    except InputError as err:
+        print(f"error: {err.one_line()}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,104 @@
+"""The field's classical backward model: ridge regression from time-lagged EEG to the music (mTRF decoding).
+
+Per subject (as mTRF decoders are fitted), with MNE's ``ReceptiveField``: EEG at t … t + 400 ms predicts the target
+at t (``tmin = -0.4, tmax = 0`` in MNE's convention). The ridge is chosen by Pearson r on the validation trials,
+then the model is refitted on train + val and decodes every test trial. Any deep model that cannot beat it is not
+worth its GPU hours, so it sits in every comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import warnings
+from collections import defaultdict
+from pathlib import Path
+
+import mne
+import numpy as np
+from mne.decoding import ReceptiveField
+
+from eeg2music.data.splits import Manifest
+from eeg2music.data.windows import WindowConfig, WindowDataset
+from eeg2music.errors import InputError
+from eeg2music.evaluate.predictions import Predictions
+
+ALPHAS = tuple(10.0**k for k in range(-1, 6))
+
+
+def _trials(manifest: Manifest, part: str, rate: int, target: str) -> dict[tuple[str, str], list[dict]]:
+    ds = WindowDataset(manifest, part, WindowConfig(whole_trial=True, rate=rate, targets=(target,), eeg_unit="uV"))
+    out: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for i in range(len(ds)):
+        item = ds[i]
+        m = item["meta"]
+        out[(m["dataset"], m["subject"])].append({"x": item["eeg"].numpy().T, "y": item[target].numpy(), "meta": m})
+    return out
+
+
+def _stack(trials: list[dict], n: int) -> tuple[np.ndarray, np.ndarray]:
+    """(time, epoch, channel) and (time, epoch), cropped to ``n`` samples, standardised per trial."""
+    x = np.stack([t["x"][:n] for t in trials], axis=1)
+    y = np.stack([t["y"][:n] for t in trials], axis=1)
+    x = (x - x.mean(0)) / (x.std(0) + 1e-9)
+    y = (y - y.mean(0)) / (y.std(0) + 1e-9)
+    return x, y
+
+
+def fit_predict(manifest: Manifest, rate: int = 100, target: str = "envelope", tmin: float = -0.4,
+                tmax: float = 0.0) -> Predictions:
+    train, val, test = (_trials(manifest, p, rate, target) for p in ("train", "val", "test"))
+    pred, true, meta = [], [], []
+    for subject, test_trials in sorted(test.items()):
+        fit = train.get(subject, [])
+        held = val.get(subject, [])
+        if not fit:
+            raise InputError(None, f"{subject[0]} sub-{subject[1]} has test trials but no training trials",
+                             "a per-subject decoder needs a within-subject split (cv-by-run, random-trial)")
+        n = min(t["x"].shape[0] for t in fit + held + test_trials)
+        x_fit, y_fit = _stack(fit, n)
+        alpha = ALPHAS[len(ALPHAS) // 2]
+        with warnings.catch_warnings(), mne.utils.use_log_level("error"):
+            warnings.simplefilter("ignore", RuntimeWarning)  # MNE warns about edge effects of short lags
+            if held:
+                x_val, y_val = _stack(held, n)
+                scores = []
+                for a in ALPHAS:
+                    rf = ReceptiveField(tmin, tmax, rate, estimator=a, scoring="corrcoef")
+                    scores.append(rf.fit(x_fit, y_fit).score(x_val, y_val))
+                alpha = ALPHAS[int(np.argmax(scores))]
+                x_fit, y_fit = _stack(fit + held, n)
+            rf = ReceptiveField(tmin, tmax, rate, estimator=alpha, scoring="corrcoef")
+            rf.fit(x_fit, y_fit)
+            x_test, _ = _stack(test_trials, n)
+            y_hat = rf.predict(x_test).reshape(n, len(test_trials))
+        for k, t in enumerate(test_trials):
+            valid = rf.valid_samples_
+            p = np.zeros(n, dtype=np.float32)
+            p[valid] = y_hat[valid, k]
+            pred.append(p)
+            true.append(t["y"][:n])
+            meta.append({**{k2: v for k2, v in t["meta"].items()}, "alpha": alpha})
+    return Predictions(pred, true, meta, float(rate), target)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m eeg2music.models.linear_trf", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--manifest", type=Path, required=True)
+    p.add_argument("--out", type=Path, required=True, help="predictions.npz")
+    p.add_argument("--rate", type=int, default=100)
+    p.add_argument("--target", default="envelope", choices=("envelope",))
+    p.add_argument("--tmin", type=float, default=-0.4, help="earliest lag (s); negative = EEG after the music")
+    p.add_argument("--tmax", type=float, default=0.0)
+    a = p.parse_args(argv)
+    try:
+        fit_predict(Manifest.load(a.manifest), a.rate, a.target, a.tmin, a.tmax).save(a.out)
+    except InputError as err:
+        print(f"error: {err.one_line()}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from eeg2music.train.engine import cli
+
+sys.exit(cli())

@@ -1,0 +1,229 @@
+"""The training loop every model shares, readable top to bottom (after nanoGPT).
+
+``main(cfg)``: set up the device and process group from the environment → audit the split (refuse leaks) →
+build data, model, optimiser, schedule → resume from the newest complete checkpoint in the run directory →
+train with periodic and epoch-end checkpoints, TensorBoard logs and a progress bar → on SIGUSR1/SIGTERM checkpoint
+and stop so the scheduler can requeue → write the final weights.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import random
+import signal
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import yaml
+from torch.nn.parallel import DistributedDataParallel as DDP
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from eeg2music.data.audit import check_split
+from eeg2music.data.splits import Manifest
+from eeg2music.data.windows import WindowConfig, WindowDataset
+from eeg2music.errors import InputError
+from eeg2music.models import registry
+from eeg2music.provenance import git_sha
+from eeg2music.train import checkpoint, distributed
+from eeg2music.train.config import TrainConfig, load_config
+from eeg2music.train.sampler import EpochBatches
+
+log = logging.getLogger("eeg2music.train")
+PREEMPTED_EXIT = 3  # exit status after a signal-triggered checkpoint: "requeue me"
+
+
+class NonFiniteError(RuntimeError):
+    """Loss or gradient became NaN/inf; the message names the step and the batch."""
+
+
+class StopFlag:
+    """Set by SIGUSR1/SIGTERM (SLURM's warning before preemption or time-out); checked between steps."""
+
+    def __init__(self) -> None:
+        self.signal: int | None = None
+        for sig in (signal.SIGUSR1, signal.SIGTERM):
+            signal.signal(sig, self._set)
+
+    def _set(self, signum, _frame) -> None:
+        self.signal = signum
+
+
+def window_config(cfg: TrainConfig, whole_trial: bool = False) -> WindowConfig:
+    d = cfg.data
+    return WindowConfig(window_s=d.window_s, hop_s=d.hop_s, rate=d.rate, targets=tuple(d.targets),
+                        channels=d.channels, random_offset=d.random_offset and not whole_trial,
+                        eeg_unit=d.eeg_unit, whole_trial=whole_trial)
+
+
+def lr_lambda(cfg: TrainConfig):
+    warm, total = cfg.optim.warmup_steps, cfg.max_steps
+
+    def f(step: int) -> float:
+        if step < warm:
+            return (step + 1) / warm
+        if cfg.optim.schedule == "constant":
+            return 1.0
+        return 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warm) / max(1, total - warm))))
+
+    return f
+
+
+def rng_state() -> dict[str, Any]:
+    state = {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}
+    if torch.cuda.is_available():
+        state["cuda"] = torch.cuda.get_rng_state()
+    return state
+
+
+def set_rng_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    np.random.set_state(state["numpy"])
+    random.setstate(state["python"])
+    if "cuda" in state and torch.cuda.is_available():
+        torch.cuda.set_rng_state(state["cuda"])
+
+
+def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
+    return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
+
+
+def describe(batch: dict[str, Any], limit: int = 4) -> str:
+    """The first windows of a batch as dataset/subject/run/trial@start, for error messages."""
+    meta = batch["meta"]
+    rows = zip(meta["dataset"], meta["subject"], meta["run"], meta["trial"], meta["start_s"], strict=True)
+    return ", ".join(f"{d}/sub-{s}/{r}/trial{int(t)}@{float(t0):.2f}s" for d, s, r, t, t0 in list(rows)[:limit])
+
+
+def main(cfg: TrainConfig) -> Path:
+    dist = distributed.setup()
+    run_dir = Path(cfg.run_dir)
+    torch.manual_seed(cfg.seed + dist.rank)
+    np.random.seed(cfg.seed + dist.rank)
+    random.seed(cfg.seed + dist.rank)
+    if cfg.deterministic:
+        torch.use_deterministic_algorithms(True)
+
+    # -- the split: audited, recorded, refused if it leaks --------------------------------------------------------
+    audit = check_split(Path(cfg.data.manifest), cfg.data.allow_leak)
+    manifest = Manifest.load(Path(cfg.data.manifest))
+    if dist.is_main:
+        run_dir.mkdir(parents=True, exist_ok=True)
+        (run_dir / "split_audit.json").write_text(json.dumps(audit, indent=1))
+        (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
+
+    # -- data, model, optimiser ---------------------------------------------------------------------------------
+    data = WindowDataset(manifest, "train", window_config(cfg), seed=cfg.seed)
+    model = registry.build(cfg.model, n_inputs=len(data.channel_map.names)).to(dist.device)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, betas=cfg.optim.betas,
+                            weight_decay=cfg.optim.weight_decay)
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg))
+    step = 0
+    state = checkpoint.load_latest(run_dir, cfg.model)
+    if state is not None:
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        sched.load_state_dict(state["scheduler"])
+        step = state["step"]
+        set_rng_state(state["rng"][dist.rank])
+        log.info("resumed from %s at step %d", run_dir, step)
+    ddp = DDP(model) if dist.world_size > 1 else model
+    writer = None
+    if dist.is_main:
+        from torch.utils.tensorboard import SummaryWriter
+
+        writer = SummaryWriter(str(run_dir / "tb"))
+
+    def save_checkpoint() -> None:
+        rngs = distributed.all_gather_object(rng_state())
+        if dist.is_main:
+            checkpoint.save(run_dir, step, {
+                "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                "scaler": None,  # bf16 autocast needs no loss scaling; kept for fp16 runs
+                "step": step, "epoch": step // steps_per_epoch, "batch_in_epoch": step % steps_per_epoch,
+                "rng": rngs, "config": cfg.to_dict(), "git_sha": git_sha(),
+            }, keep=cfg.keep_checkpoints)
+        distributed.barrier()
+
+    # -- the loop -----------------------------------------------------------------------------------------------
+    stop = StopFlag()
+    EpochBatches(len(data), cfg.batch_size, dist.world_size, dist.rank, cfg.seed, 0)  # validates sizes early
+    steps_per_epoch = EpochBatches.steps_per_epoch(len(data), cfg.batch_size)
+    bar = tqdm(total=cfg.max_steps, initial=step, desc=cfg.experiment, unit="step", mininterval=5,
+               disable=None if dist.is_main else True)  # None: off when the log is not a terminal
+    model.train()
+    while step < cfg.max_steps:
+        epoch, position = divmod(step, steps_per_epoch)
+        data.set_epoch(epoch)
+        batches = EpochBatches(len(data), cfg.batch_size, dist.world_size, dist.rank, cfg.seed, epoch, position)
+        loader = DataLoader(data, batch_sampler=batches, num_workers=cfg.data.num_workers,
+                            pin_memory=dist.device.type == "cuda")
+        for batch in loader:
+            batch = to_device(batch, dist.device)
+            with dist.autocast():
+                loss = ddp(batch)
+            if not torch.isfinite(loss):
+                raise NonFiniteError(f"step {step}: loss is {loss.item()} for batch [{describe(batch)}]")
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
+            if not torch.isfinite(grad_norm):
+                raise NonFiniteError(f"step {step}: gradient norm is {grad_norm.item()} for batch "
+                                     f"[{describe(batch)}]")
+            opt.step()
+            sched.step()
+            step += 1
+            bar.update(1)
+            if writer is not None and step % cfg.log_every == 0:
+                writer.add_scalar("train/loss", loss.item(), step)
+                writer.add_scalar("train/lr", sched.get_last_lr()[0], step)
+                writer.add_scalar("train/grad_norm", grad_norm.item(), step)
+                bar.set_postfix(loss=f"{loss.item():.4f}")
+            end_of_epoch = step % steps_per_epoch == 0
+            if step % cfg.ckpt_every == 0 or end_of_epoch or step == cfg.max_steps or stop.signal:
+                save_checkpoint()
+            if stop.signal:
+                log.warning("signal %d: checkpointed at step %d, exiting for requeue", stop.signal, step)
+                bar.close()
+                distributed.teardown()
+                sys.exit(PREEMPTED_EXIT)
+            if step >= cfg.max_steps:
+                break
+    bar.close()
+    if dist.is_main:
+        torch.save({"model": model.state_dict(), "config": cfg.to_dict(), "step": step}, run_dir / "final.pt.tmp")
+        (run_dir / "final.pt.tmp").replace(run_dir / "final.pt")
+        if writer is not None:
+            writer.close()
+    distributed.teardown()
+    return run_dir / "final.pt"
+
+
+def cli(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m eeg2music.train", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("config", type=Path, help="config/train/<experiment>.yaml")
+    p.add_argument("--run-dir", type=Path, required=True, help="checkpoints, logs, audit; resumed if present")
+    p.add_argument("--manifest", type=Path, help="override data.manifest")
+    p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config keys (YAML values)")
+    a = p.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
+    overrides = {k: yaml.safe_load(v) for k, v in (s.split("=", 1) for s in a.set)}
+    overrides["run_dir"] = str(a.run_dir)
+    if a.manifest:
+        overrides["data.manifest"] = str(a.manifest)
+    try:
+        main(load_config(a.config, overrides))
+    except InputError as err:
+        print(f"error: {err.one_line()}", file=sys.stderr)
+        return 2
+    except NonFiniteError as err:
+        print(f"error: {err}; lower the learning rate or check the data of that batch", file=sys.stderr)
+        return 2
+    return 0

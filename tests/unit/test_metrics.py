@@ -1,0 +1,78 @@
+"""Metrics against independent computations, and the statistics around them."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from skimage.metrics import structural_similarity
+
+from eeg2music.evaluate import metrics as M
+from eeg2music.evaluate.evaluate import evaluate
+from eeg2music.evaluate.predictions import Predictions
+from eeg2music.evaluate.stats import bootstrap_ci, paired_test, permutation_test
+
+
+def signals(n=12, length=2000, rate=100.0, seed=0):
+    rng = np.random.default_rng(seed)
+    t = np.arange(length) / rate
+    return [np.sin(2 * np.pi * rng.uniform(0.2, 3) * t + rng.uniform(0, 6)) + 0.5 * rng.normal(size=length)
+            for _ in range(n)]
+
+
+def test_ssim_equals_scikit_image():
+    rng = np.random.default_rng(1)
+    a, b = rng.normal(size=(40, 60)), rng.normal(size=(40, 60))
+    lo, hi = min(a.min(), b.min()), max(a.max(), b.max())
+    assert M.ssim(a, b) == structural_similarity(a, b, data_range=hi - lo, win_size=7)
+    x = signals(2)
+    assert M.ssim(x[0], x[0]) == pytest.approx(1.0)
+
+
+def test_rank_accuracy_perfect_anti_and_noise():
+    true = signals(16)
+    sim_perfect = M.metric_matrices(true, true, 100.0)["ssim_band"]
+    assert M.rank_accuracy(sim_perfect).mean() == 1.0
+    # anti-ordered: every decoded trial is least similar to its own true trial
+    assert M.rank_accuracy(-sim_perfect).mean() == 0.0
+    rng = np.random.default_rng(5)
+    noise_scores = [M.rank_accuracy(M.metric_matrices([rng.normal(size=2000) for _ in true], true, 100.0)
+                                    ["ssim_band"]).mean() for _ in range(20)]
+    assert abs(np.mean(noise_scores) - 0.5) < 0.05
+
+
+def test_rank_accuracy_by_hand():
+    sim = np.array([[0.9, 0.1, 0.5], [0.2, 0.3, 0.4], [0.1, 0.1, 0.1]])
+    # trial 0 beats both others (1.0); trial 1 beats one of two (0.5); trial 2 ties both (0.5)
+    np.testing.assert_allclose(M.rank_accuracy(sim), [1.0, 0.5, 0.5])
+
+
+def test_identification_picks_the_most_similar_clip():
+    sim = np.array([[0.9, 0.8, 0.1], [0.1, 0.2, 0.9], [0.5, 0.6, 0.1]])
+    clips = ["a", "a", "b"]
+    # trial 0 → clip a (0.85 vs 0.1), right; trial 1 → b, wrong; trial 2 → a (0.55 vs 0.1), wrong (it heard b)
+    np.testing.assert_array_equal(M.identification(sim, clips), [1, 0, 0])
+
+
+def test_permutation_p_and_bootstrap():
+    obs, null, p = permutation_test(lambda partner: float(np.mean(partner == np.arange(20))), 20, n_perm=500)
+    assert obs == 1.0 and p == pytest.approx(1 / 501) and null.mean() < 0.2
+    lo, hi = bootstrap_ci(np.array([0.5, 0.6, 0.7, 0.8]))
+    assert 0.5 <= lo < 0.65 < hi <= 0.8
+    t = paired_test({"s1": 0.9, "s2": 0.8, "s3": 0.85, "s4": 0.7, "s5": 0.95, "s6": 0.9},
+                    {"s1": 0.5, "s2": 0.5, "s3": 0.5, "s4": 0.5, "s5": 0.5, "s6": 0.5})
+    assert t["n_subjects"] == 6 and t["mean_difference"] > 0.3 and t["p"] < 0.05
+
+
+def test_evaluate_separates_a_decoder_from_noise():
+    true = signals(12)
+    rng = np.random.default_rng(3)
+    meta = [{"dataset": "d", "subject": f"{i % 3:02d}", "run": "r", "trial": i, "clip": f"c{i % 6}", "start_s": 0.0}
+            for i in range(12)]
+    good = Predictions([t + 0.8 * rng.normal(size=t.size) for t in true], true, meta, 100.0, "envelope")
+    bad = Predictions([rng.normal(size=t.size) for t in true], true, meta, 100.0, "envelope")
+    g, _ = evaluate(good, n_perm=300)
+    b, _ = evaluate(bad, n_perm=300)
+    assert g["metrics"]["rank_accuracy"]["significant"] and g["metrics"]["r_time"]["p"] < 0.01
+    assert not b["metrics"]["rank_accuracy"]["significant"]
+    assert g["metrics"]["identification"]["chance"] == pytest.approx(1 / 6)
+    assert set(g["metrics"]["r_time"]["per_subject"]) == {"d/sub-00", "d/sub-01", "d/sub-02"}

@@ -1,0 +1,54 @@
+# Evaluation on identical metrics with permutation nulls, then one page per experiment and the comparison.
+EVAL = config.get("evaluate", {})
+
+
+rule evaluate:
+    input:
+        experiment_predictions,
+    output:
+        metrics="results/evaluate/{exp}/metrics.json",
+        nulls="results/evaluate/{exp}/nulls.npz",
+    params:
+        n_perm=EVAL.get("n_perm", 1000),
+        n_boot=EVAL.get("n_boot", 2000),
+    conda:
+        "../../envs/eeg2music.yaml"
+    log:
+        "logs/evaluate/{exp}.log",
+    benchmark:
+        "benchmarks/evaluate/{exp}.tsv"
+    shell:
+        "python -m eeg2music.evaluate.evaluate --predictions {input} --out {output.metrics} "
+        "--experiment {wildcards.exp} --n-perm {params.n_perm} --n-boot {params.n_boot} > {log} 2>&1"
+
+
+rule report:
+    input:
+        "results/evaluate/{exp}/metrics.json",
+    output:
+        "results/report/{exp}/index.html",
+    params:
+        out_dir=subpath(output[0], parent=True),
+    conda:
+        "../../envs/eeg2music.yaml"
+    log:
+        "logs/report/{exp}.log",
+    shell:
+        "python -m eeg2music.evaluate.report experiment --metrics {input} --out-dir {params.out_dir} > {log} 2>&1"
+
+
+rule compare:
+    input:
+        expand("results/evaluate/{exp}/metrics.json", exp=sorted(EXPERIMENTS)),
+    output:
+        "results/report/comparison.html",
+    params:
+        metrics=experiment_metrics(),
+        baseline=EVAL.get("baseline", ""),
+    conda:
+        "../../envs/eeg2music.yaml"
+    log:
+        "logs/report/comparison.log",
+    shell:
+        "python -m eeg2music.evaluate.report compare --metrics {params.metrics} --baseline {params.baseline} "
+        "--out {output} > {log} 2>&1"

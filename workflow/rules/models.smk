@@ -1,0 +1,62 @@
+# Models: train (engine) → decode the test part of every fold; the linear baseline decodes in closed form.
+
+
+rule train:
+    input:
+        manifest="results/splits/{protocol}/fold-{fold}.json",
+        config=train_config,
+    output:
+        "results/train/{exp}/{protocol}/fold-{fold}/final.pt",
+    params:
+        run_dir=subpath(output[0], parent=True),
+    wildcard_constraints:
+        exp="|".join(TRAINED),
+    threads: 2
+    resources:
+        mem_mb=8000,
+        runtime=240,
+    conda:
+        "../../envs/eeg2music.yaml"
+    log:
+        "logs/train/{exp}/{protocol}/fold-{fold}.log",
+    benchmark:
+        "benchmarks/train/{exp}/{protocol}/fold-{fold}.tsv"
+    shell:
+        "python -m eeg2music.train {input.config} --run-dir {params.run_dir} --manifest {input.manifest} "
+        "> {log} 2>&1"
+
+
+rule predict:
+    input:
+        "results/train/{exp}/{protocol}/fold-{fold}/final.pt",
+    output:
+        "results/predictions/{exp}/{protocol}/fold-{fold}.npz",
+    params:
+        run_dir=subpath(input[0], parent=True),
+    wildcard_constraints:
+        exp="|".join(TRAINED),
+    conda:
+        "../../envs/eeg2music.yaml"
+    log:
+        "logs/predict/{exp}/{protocol}/fold-{fold}.log",
+    benchmark:
+        "benchmarks/predict/{exp}/{protocol}/fold-{fold}.tsv"
+    shell:
+        "python -m eeg2music.train.predict --run-dir {params.run_dir} --out {output} > {log} 2>&1"
+
+
+rule decode_linear:
+    input:
+        "results/splits/{protocol}/fold-{fold}.json",
+    output:
+        "results/predictions/{exp}/{protocol}/fold-{fold}.npz",
+    wildcard_constraints:
+        exp="|".join(LINEAR),
+    conda:
+        "../../envs/eeg2music.yaml"
+    log:
+        "logs/decode_linear/{exp}/{protocol}/fold-{fold}.log",
+    benchmark:
+        "benchmarks/decode_linear/{exp}/{protocol}/fold-{fold}.tsv"
+    shell:
+        "python -m eeg2music.models.linear_trf --manifest {input} --out {output} > {log} 2>&1"
