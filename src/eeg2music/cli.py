@@ -7,6 +7,7 @@
     eeg2music summary     metadata summary tables and figures
     eeg2music make-split  build a split manifest (random-trial, cv-by-run, leave-clip-out, leave-subject-out)
     eeg2music audit-split say what a split's parts share and which protocol it is honest for
+    eeg2music resume      resubmit a preempted or failed training run (python -m eeg2music.launch starts one)
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def synth_main(argv: list[str]) -> int:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     commands = {"synth": synth_main}
-    known = (*commands, "fetch", "discover", "preprocess", "summary", "make-split", "audit-split")
+    known = (*commands, "fetch", "discover", "preprocess", "summary", "make-split", "audit-split", "resume")
     if not argv or argv[0] in ("-h", "--help") or argv[0] not in known:
         print(__doc__)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
@@ -72,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
             from eeg2music.data.make_split import main as run
         elif cmd == "audit-split":
             from eeg2music.data.audit import main as run
+        elif cmd == "resume":
+            from eeg2music.launch import resume_main as run
         else:
             run = commands[cmd]
         return run(rest)

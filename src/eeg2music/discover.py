@@ -7,7 +7,7 @@ import csv
 import sys
 from pathlib import Path
 
-from eeg2music.errors import InputError
+from eeg2music.errors import InputError, one_line_errors
 from eeg2music.io.registry import make_reader
 
 
@@ -44,6 +44,7 @@ def read_subjects(path: Path, dataset: str | None = None) -> list[str]:
             and str(r.get("include", "true")).lower() in ("true", "1", "yes")]
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="eeg2music discover", description=discover.__doc__)
     p.add_argument("--kind", required=True)
@@ -54,12 +55,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--trial-s", type=float, default=None)
     p.add_argument("--audio-dir", type=Path, default=None)
     a = p.parse_args(argv)
-    try:
-        discover(kind=a.kind, dataset=a.dataset, root=a.root, out=a.out, subjects=a.subjects or None,
-                 trial_s=a.trial_s, audio_dir=a.audio_dir)
-    except InputError as err:
-        print(f"error: {err.one_line()}", file=sys.stderr)
-        return 2
+    discover(kind=a.kind, dataset=a.dataset, root=a.root, out=a.out, subjects=a.subjects or None,
+             trial_s=a.trial_s, audio_dir=a.audio_dir)
     return 0
 
 

@@ -6,6 +6,9 @@ do. The CLI prints it as a single line and exits with status 2, so a Snakemake l
 
 from __future__ import annotations
 
+import functools
+import sys
+from collections.abc import Callable
 from pathlib import Path
 
 
@@ -21,3 +24,17 @@ class InputError(Exception):
     def one_line(self) -> str:
         where = f"{self.path}: " if self.path else ""
         return f"{where}{self.problem}; {self.fix}"
+
+
+def one_line_errors(main: Callable[..., int]) -> Callable[..., int]:
+    """Decorate a CLI ``main``: an :class:`InputError` becomes one ``error:`` line on stderr and exit status 2."""
+
+    @functools.wraps(main)
+    def wrapper(*args, **kwargs) -> int:
+        try:
+            return main(*args, **kwargs)
+        except InputError as err:
+            print(f"error: {err.one_line()}", file=sys.stderr)
+            return 2
+
+    return wrapper

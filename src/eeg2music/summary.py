@@ -19,7 +19,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from eeg2music.errors import InputError
+from eeg2music.errors import one_line_errors
 from eeg2music.store import open_store
 
 COLUMNS = ["dataset", "subject", "runs", "trials", "trials_with_audio", "eeg_channels", "source_sfreq_hz",
@@ -126,16 +126,13 @@ def write_summary(stores: list[Path], out_dir: Path) -> list[dict]:
     return rows
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="eeg2music summary", description=__doc__)
     p.add_argument("--stores", nargs="+", type=Path, required=True, help="per-subject Zarr stores")
     p.add_argument("--out-dir", type=Path, required=True)
     a = p.parse_args(argv)
-    try:
-        write_summary(a.stores, a.out_dir)
-    except InputError as err:
-        print(f"error: {err.one_line()}", file=sys.stderr)
-        return 2
+    write_summary(a.stores, a.out_dir)
     return 0
 
 

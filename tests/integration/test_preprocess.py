@@ -164,3 +164,18 @@ def test_half_written_store_is_refused(tmp_path):
     g.attrs["layout_version"] = 1
     with pytest.raises(InputError, match="incomplete"):
         open_store(tmp_path / "s.zarr")
+
+
+def test_daly_source_features(store_2722):
+    """31 ICA components × 4 eLORETA locations = Daly's 124 inputs for a 32-channel montage."""
+    from eeg2music.preprocess.sources import DALY_LOCATIONS_MNI_MM, source_features
+
+    g = open_store(store_2722)
+    trials = g["eeg/100"][:]
+    feats, names = source_features(trials, g.attrs["channels"], 100.0)
+    assert feats.shape == (trials.shape[0], 124, trials.shape[-1]) and len(names) == 124
+    assert names[:4] == [f"IC01@{loc}" for loc in DALY_LOCATIONS_MNI_MM]
+    assert np.isfinite(feats).all() and feats.std() > 0
+    # every feature is a scaled copy of one component's time course: the 4 locations of IC01 are collinear
+    a, b = feats[:, 0].ravel(), feats[:, 1].ravel()
+    assert abs(np.corrcoef(a, b)[0, 1]) == pytest.approx(1.0, abs=1e-5)

@@ -1,11 +1,15 @@
 # Validation, input functions and targets shared by every stage.
 from pathlib import Path
 
-from eeg2music.config import check_config
+import sys
+
+from eeg2music.config import check_config, check_profile, profile_from_argv
 
 # One-line error naming the bad key before anything is scheduled (Snakemake's own validate prints a page).
 check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
              " + ".join(str(f) for f in workflow.configfiles) or "config")
+# A site profile with an unfilled "<fill in: …>" value stops here, before any job is submitted.
+check_profile(profile_from_argv(sys.argv))
 
 DATASETS = config["datasets"]
 SUBJECT_SHEET = Path("config/subjects.tsv")  # optional user sheet: dataset, subject, include
@@ -95,3 +99,8 @@ def report_targets():
     if not EXPERIMENTS:
         return []
     return [f"results/report/{e}/index.html" for e in sorted(EXPERIMENTS)] + ["results/report/comparison.html"]
+
+
+def linear_flags(wildcards):
+    lowpass = EXPERIMENTS[wildcards.exp].get("lowpass_hz")
+    return f"--lowpass-hz {lowpass}" if lowpass else ""

@@ -50,6 +50,8 @@ rule decode_linear:
         "results/splits/{protocol}/fold-{fold}.json",
     output:
         "results/predictions/{exp}/{protocol}/fold-{fold}.npz",
+    params:
+        lowpass=linear_flags,
     wildcard_constraints:
         exp="|".join(LINEAR),
     conda:
@@ -59,4 +61,4 @@ rule decode_linear:
     benchmark:
         "benchmarks/decode_linear/{exp}/{protocol}/fold-{fold}.tsv"
     shell:
-        "python -m eeg2music.models.linear_trf --manifest {input} --out {output} > {log} 2>&1"
+        "python -m eeg2music.models.linear_trf --manifest {input} --out {output} {params.lowpass} > {log} 2>&1"

@@ -15,6 +15,8 @@ rule preprocess:
             f"--max-bad-fraction {PRE['max_bad_fraction']} --audio-rate {PRE['audio_rate']} "
             f"--envelope-rate {PRE['envelope_rate']} --mel-rate {PRE['mel_rate']} --n-mels {PRE['n_mels']} "
             f"--audio-tolerance-s {PRE['audio_tolerance_s']}"
+            + (" --sources" if PRE.get("sources") else "")
+            + (f" --subjects-dir {PRE['subjects_dir']}" if PRE.get("subjects_dir") else "")
         ),
     conda:
         "../../envs/eeg2music.yaml"

@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from eeg2music.errors import InputError
+from eeg2music.errors import InputError, one_line_errors
 from eeg2music.evaluate import metrics as M
 from eeg2music.evaluate.predictions import Predictions
 from eeg2music.evaluate.stats import bootstrap_ci, permutation_test
@@ -66,6 +66,7 @@ def evaluate(preds: Predictions, n_perm: int = 1000, n_boot: int = 2000, seed: i
     return summary, nulls
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eeg2music.evaluate.evaluate", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -76,11 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-boot", type=int, default=2000)
     p.add_argument("--seed", type=int, default=0)
     a = p.parse_args(argv)
-    try:
-        summary, nulls = evaluate(pool(a.predictions), a.n_perm, a.n_boot, a.seed)
-    except InputError as err:
-        print(f"error: {err.one_line()}", file=sys.stderr)
-        return 2
+    summary, nulls = evaluate(pool(a.predictions), a.n_perm, a.n_boot, a.seed)
     summary["experiment"] = a.experiment or a.out.parent.name
     summary["predictions"] = [str(f) for f in a.predictions]
     a.out.parent.mkdir(parents=True, exist_ok=True)

@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import soundfile as sf
 
-from eeg2music.errors import InputError
+from eeg2music.errors import InputError, one_line_errors
 from eeg2music.evaluate import metrics as M
 from eeg2music.evaluate.evaluate import load, pool
 from eeg2music.evaluate.stats import paired_test
@@ -147,6 +147,7 @@ def comparison_page(metrics: dict[str, Path], baseline: str, out: Path, key: str
     return out
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eeg2music.evaluate.report", description=__doc__)
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -158,14 +159,10 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--baseline", required=True)
     c.add_argument("--out", type=Path, required=True)
     a = p.parse_args(argv)
-    try:
-        if a.cmd == "experiment":
-            experiment_page(a.metrics, a.out_dir)
-        else:
-            comparison_page({k: Path(v) for k, v in (m.split("=", 1) for m in a.metrics)}, a.baseline, a.out)
-    except InputError as err:
-        print(f"error: {err.one_line()}", file=sys.stderr)
-        return 2
+    if a.cmd == "experiment":
+        experiment_page(a.metrics, a.out_dir)
+    else:
+        comparison_page({k: Path(v) for k, v in (m.split("=", 1) for m in a.metrics)}, a.baseline, a.out)
     return 0
 
 

@@ -13,7 +13,6 @@ import csv
 import hashlib
 import re
 import socket
-import sys
 import urllib.error
 import urllib.request
 from importlib import resources
@@ -22,7 +21,7 @@ from urllib.parse import urlparse
 
 from tqdm import tqdm
 
-from eeg2music.errors import InputError
+from eeg2music.errors import InputError, one_line_errors
 from eeg2music.io.registry import get_dataset
 
 DEFAULT_BASE_URL = "https://s3.amazonaws.com/openneuro.org"
@@ -129,6 +128,7 @@ def fetch(dataset: str, dest: Path, subjects: list[str] | None = None, stimuli: 
     return counts
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="eeg2music fetch", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -139,11 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--base-url", default=DEFAULT_BASE_URL, help="bucket URL (default: %(default)s)")
     p.add_argument("--manifest", type=Path, default=None, help="ANNEXED_FILES-style TSV (default: packaged)")
     a = p.parse_args(argv)
-    try:
-        counts = fetch(a.dataset, a.dest or Path("data/raw") / a.dataset, a.subjects, not a.no_stimuli, a.base_url,
-                       a.manifest)
-    except InputError as err:
-        print(f"error: {err.one_line()}", file=sys.stderr)
-        return 2
+    counts = fetch(a.dataset, a.dest or Path("data/raw") / a.dataset, a.subjects, not a.no_stimuli, a.base_url,
+                   a.manifest)
     print(f"{a.dataset}: {counts['downloaded']} downloaded, {counts['skipped']} already complete")
     return 0

@@ -4,6 +4,9 @@ Per subject (as mTRF decoders are fitted), with MNE's ``ReceptiveField``: EEG at
 at t (``tmin = -0.4, tmax = 0`` in MNE's convention). The ridge is chosen by Pearson r on the validation trials,
 then the model is refitted on train + val and decodes every test trial. Any deep model that cannot beat it is not
 worth its GPU hours, so it sits in every comparison.
+
+Targets: Daly's 100 Hz music amplitude as stored (``envelope``), or with ``--lowpass-hz 8`` the slow envelope that
+cortical tracking studies decode (the amplitude low-passed, zero-phase).
 """
 
 from __future__ import annotations
@@ -17,22 +20,28 @@ from pathlib import Path
 import mne
 import numpy as np
 from mne.decoding import ReceptiveField
+from scipy.signal import butter, sosfiltfilt
 
 from eeg2music.data.splits import Manifest
 from eeg2music.data.windows import WindowConfig, WindowDataset
-from eeg2music.errors import InputError
+from eeg2music.errors import InputError, one_line_errors
 from eeg2music.evaluate.predictions import Predictions
 
 ALPHAS = tuple(10.0**k for k in range(-1, 6))
 
 
-def _trials(manifest: Manifest, part: str, rate: int, target: str) -> dict[tuple[str, str], list[dict]]:
+def _trials(manifest: Manifest, part: str, rate: int, target: str, lowpass_hz: float | None
+            ) -> dict[tuple[str, str], list[dict]]:
     ds = WindowDataset(manifest, part, WindowConfig(whole_trial=True, rate=rate, targets=(target,), eeg_unit="uV"))
+    sos = butter(4, lowpass_hz, fs=rate, output="sos") if lowpass_hz else None
     out: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for i in range(len(ds)):
         item = ds[i]
         m = item["meta"]
-        out[(m["dataset"], m["subject"])].append({"x": item["eeg"].numpy().T, "y": item[target].numpy(), "meta": m})
+        y = item[target].numpy()
+        if sos is not None:
+            y = sosfiltfilt(sos, y).astype(np.float32)
+        out[(m["dataset"], m["subject"])].append({"x": item["eeg"].numpy().T, "y": y, "meta": m})
     return out
 
 
@@ -46,8 +55,8 @@ def _stack(trials: list[dict], n: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def fit_predict(manifest: Manifest, rate: int = 100, target: str = "envelope", tmin: float = -0.4,
-                tmax: float = 0.0) -> Predictions:
-    train, val, test = (_trials(manifest, p, rate, target) for p in ("train", "val", "test"))
+                tmax: float = 0.0, lowpass_hz: float | None = None) -> Predictions:
+    train, val, test = (_trials(manifest, p, rate, target, lowpass_hz) for p in ("train", "val", "test"))
     pred, true, meta = [], [], []
     for subject, test_trials in sorted(test.items()):
         fit = train.get(subject, [])
@@ -82,6 +91,7 @@ def fit_predict(manifest: Manifest, rate: int = 100, target: str = "envelope", t
     return Predictions(pred, true, meta, float(rate), target)
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eeg2music.models.linear_trf", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -91,12 +101,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--target", default="envelope", choices=("envelope",))
     p.add_argument("--tmin", type=float, default=-0.4, help="earliest lag (s); negative = EEG after the music")
     p.add_argument("--tmax", type=float, default=0.0)
+    p.add_argument("--lowpass-hz", type=float, default=None, help="decode the amplitude low-passed at this rate")
     a = p.parse_args(argv)
-    try:
-        fit_predict(Manifest.load(a.manifest), a.rate, a.target, a.tmin, a.tmax).save(a.out)
-    except InputError as err:
-        print(f"error: {err.one_line()}", file=sys.stderr)
-        return 2
+    fit_predict(Manifest.load(a.manifest), a.rate, a.target, a.tmin, a.tmax, a.lowpass_hz).save(a.out)
     return 0
 
 

@@ -8,18 +8,18 @@ from __future__ import annotations
 
 import argparse
 import logging
-import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
 
-from eeg2music.errors import InputError
+from eeg2music.errors import InputError, one_line_errors
 from eeg2music.io.records import AUDIO_OK, Run, Trial
 from eeg2music.io.registry import make_reader
 from eeg2music.preprocess import audio as audio_targets
 from eeg2music.preprocess.eeg import EegConfig, clean_run, cut_trial, eeg_only, mean_psd
+from eeg2music.preprocess.sources import source_features
 from eeg2music.provenance import git_sha, package_versions
 from eeg2music.store import StoreWriter
 
@@ -34,6 +34,8 @@ class PreprocessConfig:
     mel_rate: int
     n_mels: int
     audio_tolerance_s: float
+    sources: bool = False  # also write Daly's ICA → eLORETA source features (needs 100 in eeg.rates)
+    subjects_dir: str | None = None  # MRI template folder (fsaverage) for the source model; None = sphere
 
 
 def get_config(cfg: PreprocessConfig) -> dict:
@@ -129,6 +131,13 @@ def run_subject(*, kind: str, dataset: str, root: Path, subject: str, out: Path,
             notes.append(f"trials cropped to the shortest ({min(durations):.1f} s)")
         for rate in cfg.eeg.rates:
             writer.array(f"eeg/{rate}", np.stack([x[:, : n_min[rate]] for x in eeg[rate]]))
+        source_names: list[str] = []
+        if cfg.sources:
+            if 100 not in cfg.eeg.rates:
+                raise InputError(None, "source features need EEG at 100 Hz", "add 100 to preprocess.rates")
+            feats, source_names = source_features(np.stack([x[:, : n_min[100]] for x in eeg[100]]), channels, 100.0,
+                                                  subjects_dir=Path(cfg.subjects_dir) if cfg.subjects_dir else None)
+            writer.array("sources/100", feats)
         epoch_s = min(durations)
         _write_targets(writer, targets, ratings, epoch_s, cfg)
         writer.array("qc/psd_freqs", freqs)
@@ -141,7 +150,7 @@ def run_subject(*, kind: str, dataset: str, root: Path, subject: str, out: Path,
             "eeg_rates": list(cfg.eeg.rates), "audio_rate": cfg.audio_rate,
             "envelope_rate": cfg.envelope_rate, "mel_rate": cfg.mel_rate, "n_mels": cfg.n_mels,
             "epoch_s": epoch_s, "runs": runs, "trials": trials, "bads": bads, "notes": notes,
-            "rating_names": rating_names,
+            "rating_names": rating_names, "source_names": source_names,
             "provenance": {"source_files": [str(r.path) for r in run_files], "config": get_config(cfg),
                            "packages": package_versions(), "git_sha": git_sha()},
         })
@@ -196,21 +205,21 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--mel-rate", type=int, required=True)
     p.add_argument("--n-mels", type=int, required=True)
     p.add_argument("--audio-tolerance-s", type=float, required=True)
+    p.add_argument("--sources", action="store_true", help="also write Daly's ICA/eLORETA source features")
+    p.add_argument("--subjects-dir", default=None, help="MRI templates (fsaverage) for the source model")
     return p
 
 
 def config_from_args(a: argparse.Namespace) -> PreprocessConfig:
     eeg = EegConfig(a.l_freq, a.h_freq, a.line_freq, tuple(a.rates), a.bad_z, a.flat_uv, a.max_bad_fraction)
-    return PreprocessConfig(eeg, a.audio_rate, a.envelope_rate, a.mel_rate, a.n_mels, a.audio_tolerance_s)
+    return PreprocessConfig(eeg, a.audio_rate, a.envelope_rate, a.mel_rate, a.n_mels, a.audio_tolerance_s, a.sources,
+                            a.subjects_dir)
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     args = build_parser().parse_args(argv)
-    try:
-        run_subject(kind=args.kind, dataset=args.dataset, root=args.root, subject=args.subject, out=args.out,
-                    cfg=config_from_args(args), trial_s=args.trial_s, audio_dir=args.audio_dir)
-    except InputError as err:
-        print(f"error: {err.one_line()}", file=sys.stderr)
-        return 2
+    run_subject(kind=args.kind, dataset=args.dataset, root=args.root, subject=args.subject, out=args.out,
+                cfg=config_from_args(args), trial_s=args.trial_s, audio_dir=args.audio_dir)
     return 0

@@ -26,6 +26,7 @@ class DataConfig:
     targets: list[str] = field(default_factory=lambda: ["envelope"])
     random_offset: bool = True
     eeg_unit: str = "uV"
+    eeg_array: str = "eeg"  # or "sources" (Daly's ICA → eLORETA features)
     num_workers: int = 0
     allow_leak: bool = False  # train even if the split shares trials between train and test
 

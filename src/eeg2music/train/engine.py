@@ -59,7 +59,7 @@ def window_config(cfg: TrainConfig, whole_trial: bool = False) -> WindowConfig:
     d = cfg.data
     return WindowConfig(window_s=d.window_s, hop_s=d.hop_s, rate=d.rate, targets=tuple(d.targets),
                         channels=d.channels, random_offset=d.random_offset and not whole_trial,
-                        eeg_unit=d.eeg_unit, whole_trial=whole_trial)
+                        eeg_unit=d.eeg_unit, whole_trial=whole_trial, eeg_array=d.eeg_array)
 
 
 def lr_lambda(cfg: TrainConfig):

@@ -10,7 +10,7 @@ import torch
 
 from eeg2music.data.splits import Manifest
 from eeg2music.data.windows import WindowDataset
-from eeg2music.errors import InputError
+from eeg2music.errors import InputError, one_line_errors
 from eeg2music.evaluate.predictions import Predictions
 from eeg2music.models import registry
 from eeg2music.train.config import from_dict
@@ -40,6 +40,7 @@ def predict(run_dir: Path, out: Path, part: str = "test", manifest: Path | None 
     return Predictions(pred, true, meta, rate, model.target).save(out)
 
 
+@one_line_errors
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eeg2music.train.predict", description=__doc__)
     p.add_argument("--run-dir", type=Path, required=True)
@@ -47,11 +48,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--part", default="test", choices=("train", "val", "test"))
     p.add_argument("--manifest", type=Path, help="default: the one the model was trained on")
     a = p.parse_args(argv)
-    try:
-        predict(a.run_dir, a.out, a.part, a.manifest)
-    except InputError as err:
-        print(f"error: {err.one_line()}", file=sys.stderr)
-        return 2
+    predict(a.run_dir, a.out, a.part, a.manifest)
     return 0
 
 

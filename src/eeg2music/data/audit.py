@@ -1,0 +1,119 @@
+"""Leakage audit: what train, val and test share, and which evaluation protocol a split is honest for.
+
+A window-level split that draws train and test windows from the same trial is the classic way to report
+impressive EEG decoding that is really memorisation; training refuses such splits unless ``allow_leak: true``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from itertools import combinations
+from pathlib import Path
+from typing import Any
+
+from eeg2music.data.splits import PARTS, Manifest
+from eeg2music.errors import InputError, one_line_errors
+
+# protocol → what train and val/test must not share for it to be honest
+HONESTY = {
+    "random-trial": "trials",
+    "cv-by-run": "subject_runs",
+    "leave-clip-out": "clips",
+    "leave-subject-out": "subjects",
+}
+
+
+class LeakError(InputError):
+    pass
+
+
+def _keys(entries) -> dict[str, set]:
+    return {
+        "trials": {(e.store, e.trial) for e in entries},
+        "clips": {e.clip for e in entries if e.clip},
+        "subjects": {(e.dataset, e.subject) for e in entries},
+        "subject_runs": {(e.dataset, e.subject, e.run) for e in entries},
+    }
+
+
+def _overlapping_windows(a, b) -> int:
+    spans: dict[tuple, list] = {}
+    for e in a:
+        spans.setdefault((e.store, e.trial), []).append((e.start_s, e.stop_s))
+    return sum(1 for e in b for s, t in spans.get((e.store, e.trial), []) if e.start_s < t and s < e.stop_s)
+
+
+def audit(manifest: Manifest) -> dict[str, Any]:
+    parts = {p: manifest.part(p) for p in PARTS}
+    keys = {p: _keys(entries) for p, entries in parts.items()}
+    shared: dict[str, dict[str, int]] = {}
+    examples: dict[str, dict[str, list]] = {}
+    for a, b in combinations(PARTS, 2):
+        pair = f"{a}/{b}"
+        shared[pair] = {k: len(keys[a][k] & keys[b][k]) for k in HONESTY.values()}
+        shared[pair]["overlapping_windows"] = _overlapping_windows(parts[a], parts[b])
+        examples[pair] = {k: [list(x) if isinstance(x, tuple) else x for x in sorted(keys[a][k] & keys[b][k])[:3]]
+                          for k in HONESTY.values()}
+    # Honesty is about the test part: it must share nothing relevant with what the model was trained or selected
+    # on. cv-by-run carves val from training runs on purpose, so train/val is only checked for shared trials.
+    held_out = ("train/test", "val/test")
+    honest = [p for p, k in HONESTY.items() if all(shared[pair][k] == 0 for pair in held_out)]
+    return {
+        "protocol": manifest.protocol,
+        "sizes": {p: len(e) for p, e in parts.items()},
+        "shared": shared,
+        "examples": examples,
+        "honest_for": honest,
+        "leaks_trials": any(shared[pair]["trials"] for pair in held_out),
+        "val_leaks_trials": shared["train/val"]["trials"] > 0,
+        "declared_protocol_honest": manifest.protocol in honest,
+    }
+
+
+def check_split(manifest_path: Path, allow_leak: bool = False) -> dict[str, Any]:
+    """Audit a manifest for training: refuse (one line) a split that shares trials across parts."""
+    report = audit(Manifest.load(manifest_path))
+    if report["leaks_trials"] and not allow_leak:
+        n = {pair: s["trials"] for pair, s in report["shared"].items() if s["trials"]}
+        raise LeakError(manifest_path, f"split shares trials across parts {n}: test windows come from trials seen "
+                        "in training", "use an honest protocol, or set allow_leak: true to train on it anyway")
+    return report
+
+
+def format_report(report: dict[str, Any]) -> str:
+    lines = [f"declared protocol: {report['protocol']}  sizes: " +
+             ", ".join(f"{p} {n}" for p, n in report["sizes"].items())]
+    for pair, s in report["shared"].items():
+        ex = report["examples"][pair]["trials"]
+        lines.append(f"  {pair:10s} shares trials {s['trials']} (overlapping windows {s['overlapping_windows']}), "
+                     f"clips {s['clips']}, subjects {s['subjects']}, subject-runs {s['subject_runs']}"
+                     + (f"  e.g. trials {ex}" if ex else ""))
+    lines.append("honest for: " + (", ".join(report["honest_for"]) or "nothing (the same trials are in "
+                                   "train and test)"))
+    if not report["declared_protocol_honest"]:
+        lines.append(f"WARNING: the split is not honest for its declared protocol {report['protocol']}")
+    if report["val_leaks_trials"]:
+        lines.append("WARNING: train and val share trials: validation scores (early stopping) will be optimistic")
+    if report["leaks_trials"]:
+        lines.append("LEAK: train and held-out parts share trials; training refuses this split unless "
+                     "allow_leak: true")
+    return "\n".join(lines)
+
+
+@one_line_errors
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="eeg2music audit-split", description=__doc__)
+    p.add_argument("manifest", type=Path)
+    p.add_argument("--json", type=Path, help="also write the report as JSON here")
+    a = p.parse_args(argv)
+    report = audit(Manifest.load(a.manifest))
+    print(format_report(report))
+    if a.json:
+        a.json.write_text(json.dumps(report, indent=1))
+    return 1 if report["leaks_trials"] or not report["declared_protocol_honest"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""Channel harmonisation across datasets with different montages.
+
+Two modes:
+
+* ``intersection``: the channels every selected store has, in the first store's order; every item has them all.
+* ``eegpt``: EEGPT's 62-name vocabulary (from braindecode, in its pretraining order); channels a store lacks are
+  zero and flagged in a presence mask, channels outside the vocabulary (TP9, FT10, …) are dropped.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+from eeg2music.errors import InputError
+
+MODES = ("intersection", "eegpt")
+
+
+def eegpt_vocabulary() -> list[str]:
+    """The 62 channel names EEGPT knows, in 10-05 spelling (braindecode keeps them upper-case)."""
+    # braindecode 1.8's import trips deprecations in pandas 3 and MNE 1.13 (its module-level standard_1020
+    # montage, removed in MNE 1.14): not ours to fix, and noise for the user.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", (FutureWarning, DeprecationWarning))
+        from braindecode.models.eegpt import EEGPT_CHANNELS
+
+    from eeg2music.preprocess.channels import normalise_channel_name
+
+    return [normalise_channel_name(n) for n in EEGPT_CHANNELS]
+
+
+@dataclass(frozen=True)
+class ChannelMap:
+    """Target channel names, and per store the source index of each target (−1 = absent)."""
+
+    names: tuple[str, ...]
+    index: dict[str, np.ndarray]  # store path → (n_target,) int source indices
+
+    def presence(self, store: str) -> np.ndarray:
+        return self.index[store] >= 0
+
+
+def harmonise(store_channels: dict[str, list[str]], mode: str) -> ChannelMap:
+    if mode not in MODES:
+        raise InputError(None, f"unknown channel mode {mode!r}", f"use one of {', '.join(MODES)}")
+    stores = list(store_channels)
+    if mode == "intersection":
+        common = set.intersection(*(set(c) for c in store_channels.values()))
+        names = tuple(c for c in store_channels[stores[0]] if c in common)
+        if not names:
+            raise InputError(stores[0], "the selected stores share no channel", "use channels: eegpt, or fewer sets")
+    else:
+        names = tuple(eegpt_vocabulary())
+    index = {}
+    for store, chans in store_channels.items():
+        pos = {c: i for i, c in enumerate(chans)}
+        index[store] = np.array([pos.get(n, -1) for n in names], dtype=np.int64)
+        if mode == "eegpt" and not (index[store] >= 0).any():
+            raise InputError(store, "none of its channels is in EEGPT's vocabulary", "check the channel names")
+    return ChannelMap(names, index)

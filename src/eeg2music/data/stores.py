@@ -1,0 +1,125 @@
+"""Store metadata and fast window reads.
+
+Reading a few-second window through Zarr's API costs about a millisecond of async machinery per call, which would
+make the loader the bottleneck of training. Stores are therefore written uncompressed (``eeg2music.store``), and
+:class:`WindowReader` memory-maps their chunk files directly, following the Zarr v3 spec (default chunk-key
+encoding, ``bytes`` codec, C order, full-size edge chunks, absent chunk = fill value). Any array that does not fit
+that description falls back to Zarr's own reads; the tests check both paths return the same values as Zarr.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import zarr
+
+from eeg2music.store import open_store
+
+MAX_OPEN_CHUNKS = 512  # memory maps kept open per reader (per worker); pages belong to the OS cache, not the heap
+
+
+@dataclass(frozen=True)
+class StoreInfo:
+    """What the loader and the splits need from a store's attrs (small and picklable)."""
+
+    path: str
+    dataset: str
+    subject: str
+    channels: tuple[str, ...]
+    eeg_rates: tuple[int, ...]
+    audio_rate: int
+    envelope_rate: int
+    mel_rate: int
+    epoch_s: float
+    trials: tuple[dict[str, Any], ...]
+    rating_names: tuple[str, ...]
+    arrays: tuple[str, ...]
+    source_names: tuple[str, ...] = ()
+
+    @classmethod
+    def read(cls, path: str | Path) -> StoreInfo:
+        g = open_store(Path(path))  # refuses missing, incomplete and old-layout stores with one line
+        a = g.attrs
+        arrays = tuple(f"eeg/{r}" for r in a["eeg_rates"]) + tuple(
+            n for n in ("audio", "envelope", "mel", "ratings", "sources/100") if n in g)
+        return cls(str(path), a["dataset"], a["subject"], tuple(a["channels"]), tuple(a["eeg_rates"]),
+                   a["audio_rate"], a["envelope_rate"], a["mel_rate"], float(a["epoch_s"]), tuple(a["trials"]),
+                   tuple(a.get("rating_names", [])), arrays, tuple(a.get("source_names", [])))
+
+    def inputs(self, array: str) -> tuple[str, ...]:
+        """Names of the rows of ``array``: EEG channels, or Daly's source features."""
+        return self.source_names if array == "sources" else self.channels
+
+
+@dataclass
+class WindowReader:
+    """``read(trial, start, stop)`` → ``array[trial, ..., start:stop]`` for one (trial, ..., time) array."""
+
+    path: str  # the array's folder, e.g. results/preprocess/x/sub-01.zarr/eeg/256
+    _meta: dict[str, Any] = field(init=False, repr=False)
+    _maps: OrderedDict = field(init=False, repr=False, default_factory=OrderedDict)
+    _zarr: Any = field(init=False, repr=False, default=None)
+
+    def __post_init__(self) -> None:
+        meta = json.loads((Path(self.path) / "zarr.json").read_text())
+        self.shape = tuple(meta["shape"])
+        self.chunks = tuple(meta["chunk_grid"]["configuration"]["chunk_shape"])
+        self.dtype = np.dtype(meta["data_type"]).newbyteorder("<")
+        self.fill = meta.get("fill_value", 0)
+        enc = meta.get("chunk_key_encoding", {})
+        raw = [c["name"] for c in meta["codecs"]] == ["bytes"] and \
+            meta["codecs"][0].get("configuration", {}).get("endian", "little") == "little"
+        whole_middle = self.chunks[0] == 1 and self.chunks[1:-1] == self.shape[1:-1]
+        self.fast = (raw and whole_middle and enc.get("name") == "default"
+                     and enc.get("configuration", {}).get("separator", "/") == "/")
+
+    def __getstate__(self) -> dict[str, Any]:  # spawn-safe: maps and Zarr handles are reopened in each worker
+        return {"path": self.path}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.path = state["path"]
+        self._maps = OrderedDict()
+        self._zarr = None
+        self.__post_init__()
+
+    def _chunk(self, trial: int, k: int) -> np.ndarray | None:
+        key = (trial, k)
+        m = self._maps.get(key)
+        if m is None:
+            parts = [str(trial), *["0"] * (len(self.shape) - 2), str(k)]
+            f = Path(self.path, "c", *parts)
+            if not f.exists():
+                return None  # never written: all fill value
+            m = np.memmap(f, dtype=self.dtype, mode="r", shape=self.chunks[1:])
+            self._maps[key] = m
+            if len(self._maps) > MAX_OPEN_CHUNKS:
+                self._maps.popitem(last=False)
+        else:
+            self._maps.move_to_end(key)
+        return m
+
+    def read(self, trial: int, start: int, stop: int) -> np.ndarray:
+        if not (0 <= start <= stop <= self.shape[-1] and 0 <= trial < self.shape[0]):
+            raise IndexError(f"{self.path}: trial {trial} samples {start}:{stop} outside shape {self.shape}")
+        if not self.fast:
+            if self._zarr is None:
+                self._zarr = zarr.open_array(self.path, mode="r")
+            return np.asarray(self._zarr[trial, ..., start:stop])
+        t = self.chunks[-1]
+        out = np.empty((*self.shape[1:-1], stop - start), dtype=self.dtype.newbyteorder("="))
+        pos = start
+        while pos < stop:
+            k = pos // t
+            end = min(stop, (k + 1) * t)
+            chunk = self._chunk(trial, k)
+            if chunk is None:
+                out[..., pos - start:end - start] = self.fill
+            else:
+                out[..., pos - start:end - start] = chunk[..., pos - k * t:end - k * t]
+            pos = end
+        return out

@@ -1,0 +1,158 @@
+"""The PyTorch Dataset of EEG windows with aligned music targets, over any set of stores named by a manifest.
+
+A window starts at EEG sample ``s`` of a trial (time ``s / rate`` from the music onset) and spans ``window_s``;
+its targets cover the same time at their own rates (sample ``round(t · r)``). Reads are lazy: the dataset holds
+only small index arrays and opens memory maps per worker (fork and spawn both work). Nothing is loaded whole.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from eeg2music.data.channels import harmonise
+from eeg2music.data.splits import Manifest
+from eeg2music.data.stores import StoreInfo, WindowReader
+from eeg2music.errors import InputError
+
+TARGETS = ("audio", "envelope", "mel", "ratings")
+UNITS = {"V": 1.0, "mV": 1e3, "uV": 1e6}
+
+
+@dataclass(frozen=True)
+class WindowConfig:
+    window_s: float = 4.0  # 0.1–10 s; EEGPT 4 s, the seed's basic model 0.1–1 s, Daly whole trials
+    hop_s: float | None = None  # default: window_s (no overlap)
+    rate: int = 256  # which EEG rate of the stores
+    targets: tuple[str, ...] = ("audio", "envelope", "mel")
+    channels: str = "intersection"  # or "eegpt"
+    random_offset: bool = False  # training: shift each window by up to one hop, new every epoch
+    eeg_unit: str = "uV"
+    whole_trial: bool = False  # Daly: one item per trial (window = the trial's span)
+    eeg_array: str = "eeg"  # or "sources": Daly's ICA → eLORETA features (preprocess.sources)
+
+    def __post_init__(self) -> None:
+        if not self.whole_trial and not 0.1 <= self.window_s <= 10.0:
+            raise InputError(None, f"window_s {self.window_s} is outside 0.1–10 s", "pick a window in range")
+        if self.hop_s is not None and self.hop_s <= 0:
+            raise InputError(None, f"hop_s {self.hop_s} must be positive", "pick a positive hop")
+        bad = set(self.targets) - set(TARGETS)
+        if bad:
+            raise InputError(None, f"unknown targets {sorted(bad)}", f"choose from {', '.join(TARGETS)}")
+        if self.eeg_array not in ("eeg", "sources"):
+            raise InputError(None, f"unknown eeg_array {self.eeg_array!r}", "use eeg or sources")
+        if self.eeg_unit not in UNITS:
+            raise InputError(None, f"unknown eeg_unit {self.eeg_unit!r}", f"use one of {', '.join(UNITS)}")
+
+
+@dataclass
+class WindowDataset(Dataset):
+    """Windows of one part ("train", "val", "test") of a split manifest."""
+
+    manifest: Manifest
+    part: str
+    cfg: WindowConfig = field(default_factory=WindowConfig)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        entries = self.manifest.part(self.part)
+        needs_audio = bool(set(self.cfg.targets) & {"audio", "envelope", "mel"})
+        if needs_audio:  # ambiguous / undistributed audio cannot be a target
+            entries = [e for e in entries if e.audio_status == "ok"]
+        if not entries:
+            raise InputError(None, f"part {self.part!r} of the {self.manifest.protocol} split has no usable trials",
+                             "check the manifest (eeg2music audit-split) and the targets")
+        paths = sorted({e.store for e in self.manifest.entries})
+        self.stores = {p: StoreInfo.read(p) for p in paths}
+        # Ids over the whole manifest, so train and test agree on them.
+        self.subject_ids = {k: i for i, k in enumerate(sorted({(s.dataset, s.subject) for s in self.stores.values()}))}
+        self.dataset_ids = {k: i for i, k in enumerate(sorted({s.dataset for s in self.stores.values()}))}
+        used = sorted({e.store for e in entries})
+        self.eeg_key = f"{self.cfg.eeg_array}/{self.cfg.rate}"
+        for p in used:
+            if self.eeg_key not in self.stores[p].arrays:
+                raise InputError(p, f"store has no {self.eeg_key} (has {self.stores[p].arrays})",
+                                 "add the rate to preprocess.rates (and sources: true) and rerun preprocessing")
+            missing = [t for t in self.cfg.targets if t not in self.stores[p].arrays]
+            if missing:
+                raise InputError(p, f"store has no {missing} arrays", "drop these targets or use other datasets")
+        self.channel_map = harmonise({p: list(self.stores[p].inputs(self.cfg.eeg_array)) for p in used},
+                                     self.cfg.channels)
+        self.entries = entries
+        r = self.cfg.rate
+        starts, owners, lengths = [], [], []
+        shortest = min(entries, key=lambda e: e.stop_s - e.start_s)
+        for i, e in enumerate(entries):
+            first, last = round(e.start_s * r), round(e.stop_s * r)
+            n = last - first if self.cfg.whole_trial else round(self.cfg.window_s * r)
+            if n > last - first:
+                raise InputError(e.store, f"window of {self.cfg.window_s} s is longer than trial {e.trial} "
+                                 f"({e.stop_s - e.start_s:g} s; shortest in this part: {shortest.stop_s - shortest.start_s:g} s)",
+                                 "use a shorter window_s")
+            hop = n if self.cfg.whole_trial else round((self.cfg.hop_s or self.cfg.window_s) * r)
+            s = np.arange(first, last - n + 1, max(hop, 1))
+            starts.append(s)
+            owners.append(np.full(s.size, i))
+            lengths.append(np.full(s.size, n))
+        self.starts = np.concatenate(starts)
+        self.owners = np.concatenate(owners)
+        self.lengths = np.concatenate(lengths)
+        self.offsets = np.zeros(self.starts.size, dtype=np.int64)
+        self._readers: dict[tuple[str, str], WindowReader] = {}
+
+    def __len__(self) -> int:
+        return int(self.starts.size)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw this epoch's random offsets (reproducible from seed and epoch; call before making the loader)."""
+        if not self.cfg.random_offset or self.cfg.whole_trial:
+            return
+        r = self.cfg.rate
+        hop = round((self.cfg.hop_s or self.cfg.window_s) * r)
+        room = np.array([round(self.entries[o].stop_s * r) for o in self.owners]) - self.starts - self.lengths
+        rng = np.random.default_rng([self.seed, epoch])
+        self.offsets = np.minimum(rng.integers(0, max(hop, 1), size=self.starts.size), np.maximum(room, 0))
+
+    def _reader(self, store: str, array: str) -> WindowReader:
+        key = (store, array)
+        if key not in self._readers:
+            self._readers[key] = WindowReader(str(Path(store) / array))
+        return self._readers[key]
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = self.__dict__.copy()
+        state["_readers"] = {}  # workers open their own memory maps
+        return state
+
+    def __getitem__(self, idx: int) -> dict[str, Any]:
+        e = self.entries[self.owners[idx]]
+        r = self.cfg.rate
+        start = int(self.starts[idx] + self.offsets[idx])
+        n = int(self.lengths[idx])
+        src = self.channel_map.index[e.store]
+        raw = self._reader(e.store, self.eeg_key).read(e.trial, start, start + n)
+        eeg = np.zeros((src.size, n), dtype=np.float32)
+        present = src >= 0
+        scale = UNITS[self.cfg.eeg_unit] if self.cfg.eeg_array == "eeg" else 1.0  # source features: as computed
+        eeg[present] = raw[src[present]] * scale
+        t0, dur = start / r, n / r
+        info = self.stores[e.store]
+        item: dict[str, Any] = {
+            "eeg": torch.from_numpy(eeg),
+            "channel_mask": torch.from_numpy(present),
+            "subject_id": self.subject_ids[(e.dataset, e.subject)],
+            "dataset_id": self.dataset_ids[e.dataset],
+            "meta": {"dataset": e.dataset, "subject": e.subject, "run": e.run, "trial": e.trial,
+                     "clip": e.clip or "", "start_s": t0},
+        }
+        rates = {"audio": info.audio_rate, "envelope": info.envelope_rate, "mel": info.mel_rate,
+                 "ratings": info.envelope_rate}
+        for name in self.cfg.targets:
+            a = round(t0 * rates[name])
+            item[name] = torch.from_numpy(self._reader(e.store, name).read(e.trial, a, a + round(dur * rates[name])))
+        return item
