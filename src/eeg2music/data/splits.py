@@ -56,8 +56,12 @@ class Manifest:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+        # Store paths are written relative to the manifest, so a project can move (or a job can run from a code
+        # snapshot elsewhere) and the manifest still finds its stores.
+        base = path.parent.resolve()
+        entries = [{**e.__dict__, "store": os.path.relpath(Path(e.store).resolve(), base)} for e in self.entries]
         tmp.write_text(json.dumps({"version": MANIFEST_VERSION, "protocol": self.protocol, "params": self.params,
-                                   "entries": [e.__dict__ for e in self.entries]}, indent=1))
+                                   "entries": entries}, indent=1))
         tmp.rename(path)
         return path
 
@@ -68,7 +72,8 @@ class Manifest:
             raise InputError(path, "split manifest does not exist", "make it with `eeg2music make-split` (snakemake)")
         try:
             data = json.loads(path.read_text())
-            entries = [Entry(**e) for e in data["entries"]]
+            base = path.parent.resolve()
+            entries = [Entry(**{**e, "store": str((base / e["store"]).resolve())}) for e in data["entries"]]
         except (json.JSONDecodeError, KeyError, TypeError) as err:
             raise InputError(path, f"not a split manifest ({err})", "regenerate it with `eeg2music make-split`") \
                 from err
