@@ -7,6 +7,10 @@ min_version("9.0")
 configfile: "config/config.yaml"
 
 
+# The image every rule runs in under --sdm apptainer (cluster/wcss); built on the login node, see README.
+container: "containers/eeg2music.sif"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/synth.smk"
 include: "workflow/rules/discover.smk"

@@ -90,11 +90,13 @@ def make_executor(site: str, folder: Path, gpus: int, nodes: int, settings: dict
 
 
 def submit(config: Path, site: str, gpus: int, nodes: int, run_dir: Path, overrides: dict[str, Any] | None = None,
-           snapshot: bool = True) -> submitit.Job:
+           snapshot: bool = True, timeout_min: int | None = None) -> submitit.Job:
     from eeg2music.train.config import load_config
 
     cfg = load_config(config, {**(overrides or {}), "run_dir": str(run_dir)})  # fails early on a bad config
     settings = site_settings(site)
+    if timeout_min is not None:
+        settings["timeout_min"] = timeout_min
     run_dir.mkdir(parents=True, exist_ok=True)
     folder = run_dir / "submitit"
     overrides = {**(overrides or {}), "run_dir": str(run_dir.resolve())}
@@ -114,7 +116,7 @@ def submit(config: Path, site: str, gpus: int, nodes: int, run_dir: Path, overri
     else:
         job = executor.submit(trainer)
     record = {"config": str(config.resolve()), "experiment": cfg.experiment, "site": site, "gpus": gpus,
-              "nodes": nodes, "overrides": overrides, "jobs": [job.job_id]}
+              "nodes": nodes, "overrides": overrides, "timeout_min": settings.get("timeout_min"), "jobs": [job.job_id]}
     previous = run_dir / "launch.json"
     if previous.exists():
         record["jobs"] = json.loads(previous.read_text())["jobs"] + record["jobs"]
@@ -138,7 +140,8 @@ def resume(run_dir: Path, config: Path | None = None) -> submitit.Job:
             raise InputError(run_dir, f"run directory belongs to experiment {experiment!r}, not {wanted!r}",
                              "pass the run directory of this experiment, or a fresh --run-dir")
     return submit(Path(config or record["config"]), record["site"], record["gpus"], record["nodes"], run_dir,
-                  {k: v for k, v in record["overrides"].items() if k != "run_dir"}, snapshot=True)
+                  {k: v for k, v in record["overrides"].items() if k != "run_dir"}, snapshot=True,
+                  timeout_min=record.get("timeout_min"))
 
 
 @one_line_errors
@@ -151,10 +154,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--nodes", type=int, default=1)
     p.add_argument("--run-dir", type=Path, required=True)
     p.add_argument("--manifest", type=Path, help="override data.manifest")
+    p.add_argument("--timeout-min", type=int, help="job time limit (default: the site's)")
     p.add_argument("--wait", action="store_true", help="wait for the job and print its result")
     a = p.parse_args(argv)
     job = submit(a.config, a.site, a.gpus, a.nodes, a.run_dir,
-                 {"data.manifest": str(a.manifest)} if a.manifest else None)
+                 {"data.manifest": str(a.manifest)} if a.manifest else None, timeout_min=a.timeout_min)
     print(f"submitted job {job.job_id}; logs in {a.run_dir / 'submitit'}")
     if a.wait:
         print(job.result())

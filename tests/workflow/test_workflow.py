@@ -135,3 +135,28 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     for exp in cfg["experiments"]:
         page = (work / f"results/report/{exp}/index.html").read_text()
         assert "rank_accuracy" in page and (work / f"results/report/{exp}/nulls.png").exists()
+
+
+def test_wcss_profile_dry_run(tmp_path):
+    """`snakemake --profile cluster/wcss -n`: refused while a placeholder is unfilled (naming the key, before
+    anything is submitted), clean once test values are filled in."""
+    shutil.copytree(REPO / "config", tmp_path / "config")
+    shutil.copytree(REPO / "cluster", tmp_path / "cluster")
+    # Apptainer cannot be installed here; in a dry run Snakemake only asks the binary for its version.
+    fake = tmp_path / "bin"
+    fake.mkdir()
+    (fake / "apptainer").write_text("#!/bin/sh\necho 'apptainer version 1.3.6'\n")
+    (fake / "apptainer").chmod(0o755)
+    os.environ["PATH"] = f"{fake}{os.pathsep}{os.environ['PATH']}"
+    try:
+        refused = smk("-n", "--profile", "cluster/wcss", cwd=tmp_path)
+        assert refused.returncode != 0
+        line = next(ln for ln in (refused.stdout + refused.stderr).splitlines() if "placeholder" in ln)
+        assert "cluster/wcss/config.yaml" in line and "default-resources.slurm_account" in line
+        profile = tmp_path / "cluster/wcss/config.yaml"
+        profile.write_text(re.sub(r'"<fill in[^>]*>"', '"test-value"', profile.read_text()))
+        proc = smk("-n", "--profile", "cluster/wcss", cwd=tmp_path)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert "This was a dry-run" in proc.stdout + proc.stderr
+    finally:
+        os.environ["PATH"] = os.environ["PATH"].split(os.pathsep, 1)[1]

@@ -45,6 +45,11 @@ def setup() -> Dist:
         device, backend = torch.device("cuda", local), "nccl"
     else:
         device, backend = torch.device("cpu"), "gloo"
+        # Several CPU ranks on one node must share its cores, or their thread pools fight and gloo's
+        # all-reduce waits on starved peers.
+        local_world = int(os.environ.get("LOCAL_WORLD_SIZE", world if world > 1 else 1))
+        cpus = len(os.sched_getaffinity(0))
+        torch.set_num_threads(max(1, cpus // max(1, local_world)))
     if world > 1 and not dist.is_initialized():
         dist.init_process_group(backend=backend, init_method="env://", rank=rank, world_size=world)
     return Dist(rank, local, world, device)

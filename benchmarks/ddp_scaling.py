@@ -1,0 +1,85 @@
+"""DDP on CPU: 2 gloo processes vs 1 process, same global batch, in one run.
+
+Trains Daly's bi-LSTM (paper size, 32-channel EEG at 100 Hz, 4 s windows, global batch 16) through the engine's
+``main`` started by ``python -m eeg2music.train`` with RANK/WORLD_SIZE/MASTER_* set, as torchrun or submitit would.
+The single process may use every core (torch's default); each of the 2 DDP ranks gets half of them (the engine
+divides the cores among local ranks). Marginal time per step = (time for N₂ − time for N₁) / (N₂ − N₁).
+Last line: ``ddp_speedup_2_procs: <1-process step time / 2-process step time>`` (target ≥ 1.7).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from eeg2music.data.splits import make_split
+from eeg2music.data.stores import StoreInfo
+from eeg2music.preprocess.eeg import EegConfig
+from eeg2music.preprocess.subject import PreprocessConfig, run_subject
+from eeg2music.synth.study import SynthConfig, write_study
+
+PRE = PreprocessConfig(EegConfig(0.5, 40.0, 50.0, (100,), 5.0, 0.1, 0.25), 16000, 100, 100, 40, 0.5)
+EXPERIMENT = """
+experiment: ddp
+model: {name: daly_bilstm, hidden: 250, layers: 4}
+data: {window_s: 4.0, hop_s: 1.0, rate: 100, targets: [envelope]}
+optim: {lr: 0.001, warmup_steps: 5}
+batch_size: 16
+ckpt_every: 1000
+log_every: 10
+"""
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def run(world: int, config: Path, manifest: Path, run_dir: Path, steps: int) -> float:
+    port = free_port()
+    t = time.perf_counter()
+    procs = []
+    for rank in range(world):
+        env = {**os.environ, "RANK": str(rank), "LOCAL_RANK": str(rank), "WORLD_SIZE": str(world),
+               "LOCAL_WORLD_SIZE": str(world), "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+        procs.append(subprocess.Popen([sys.executable, "-m", "eeg2music.train", str(config), "--run-dir",
+                                       str(run_dir), "--manifest", str(manifest), "--set", f"max_steps={steps}"],
+                                      env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    for p in procs:
+        if p.wait() != 0:
+            raise RuntimeError(f"training with world size {world} failed")
+    return time.perf_counter() - t
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--short", type=int, default=5)
+    p.add_argument("--long", type=int, default=35)
+    a = p.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        root = write_study(SynthConfig(out=tmp / "bids", styles=("ds002722",), n_subjects=2, n_runs=3, n_trials=4))[0]
+        stores = [run_subject(kind="ds002722", dataset="b", root=root, subject=f"{s:02d}", out=tmp / f"{s}.zarr",
+                              cfg=PRE, trial_s=20.0) for s in (1, 2)]
+        manifest = make_split([StoreInfo.read(s) for s in stores], "cv-by-run").save(tmp / "m.json")
+        config = tmp / "exp.yaml"
+        config.write_text(EXPERIMENT)
+        per_step = {}
+        for world in (1, 2):
+            short = run(world, config, manifest, tmp / f"w{world}s", a.short)
+            long = run(world, config, manifest, tmp / f"w{world}l", a.long)
+            per_step[world] = (long - short) / (a.long - a.short)
+    print(f"bi-LSTM 4x250, global batch 16 x 4 s, {len(os.sched_getaffinity(0))} CPU cores")
+    print(f"1 process: {per_step[1] * 1000:.0f} ms/step   2 gloo processes: {per_step[2] * 1000:.0f} ms/step")
+    print(f"ddp_speedup_2_procs: {per_step[1] / per_step[2]:.3f}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,182 @@
+"""Tests on a real single-node SLURM (with accounting) started by tests/slurm/start_slurm.sh. Marked `slurm`."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import yaml
+import zarr
+
+from ..conftest import REPO
+
+pytestmark = pytest.mark.slurm
+SCRIPTS = Path(__file__).parent
+SLURM_DIR = Path(os.environ.get("SLURM_TEST_DIR", "/tmp/eeg2music-slurm"))
+
+
+@pytest.fixture(scope="session")
+def slurm():
+    """The cluster (started here if it is not up yet); SLURM_CONF exported for this process and its children."""
+    os.environ["SLURM_CONF"] = str(SLURM_DIR / "etc/slurm.conf")
+    up = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True)
+    started = False
+    if up.returncode != 0 or "idle" not in up.stdout:
+        proc = subprocess.run(["bash", str(SCRIPTS / "start_slurm.sh")], capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        started = True
+    yield SLURM_DIR
+    if started:
+        subprocess.run(["bash", str(SCRIPTS / "stop_slurm.sh")], timeout=120)
+
+
+def env_with_venv() -> dict[str, str]:
+    return {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+
+
+def tiny_workdir(path: Path) -> Path:
+    """A workflow directory for the data layer on a tiny synthetic study."""
+    (path / "config").mkdir(parents=True)
+    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    cfg["synth"].update(n_subjects=2, n_runs=1, n_trials=2, trial_s=6.0)
+    for d in cfg["datasets"].values():
+        d["trial_s"] = 6.0
+    cfg["preprocess"]["sources"] = False
+    cfg["experiments"] = {}
+    (path / "config/config.yaml").write_text(yaml.safe_dump(cfg))
+    shutil.copytree(REPO / "cluster", path / "cluster")
+    return path
+
+
+def test_preprocessing_dag_through_sbatch_equals_local(slurm, tmp_path):
+    runs = {}
+    for profile in ("local", "local-slurm"):
+        work = tiny_workdir(tmp_path / profile)
+        proc = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--profile",
+                               f"cluster/{profile}", "results/summary/summary.tsv"], cwd=work, env=env_with_venv(),
+                              capture_output=True, text=True, timeout=900)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs[profile] = work
+    slurm_logs = list((runs["local-slurm"] / "logs/slurm").rglob("*.log"))
+    assert len(slurm_logs) >= 4  # synth, discover and preprocess jobs went through sbatch
+    stores = sorted(p.relative_to(runs["local"]) for p in (runs["local"] / "results/preprocess").glob("*/*.zarr"))
+    assert len(stores) == 4
+    for rel in stores:
+        a, b = zarr.open_group(str(runs["local"] / rel), mode="r"), zarr.open_group(str(runs["local-slurm"] / rel),
+                                                                                    mode="r")
+        for name in ("eeg/256", "eeg/100", "audio", "envelope", "mel"):
+            np.testing.assert_array_equal(a[name][:], b[name][:])
+
+
+@pytest.fixture(scope="module")
+def manifest(tmp_path_factory, pre_cfg_module):
+    from ..integration.test_training import build_study
+
+    return build_study(tmp_path_factory.mktemp("slurm_study"), 0.1, pre_cfg_module)[0]
+
+
+@pytest.fixture(scope="module")
+def pre_cfg_module():
+    from eeg2music.preprocess.subject import build_parser, config_from_args
+
+    from ..conftest import PRE_ARGS
+
+    return config_from_args(build_parser().parse_args(["--kind", "x", "--dataset", "x", "--root", ".", "--subject",
+                                                       "01", "--out", "x", *PRE_ARGS]))
+
+
+def experiment(path: Path, **changes) -> Path:
+    from ..integration.test_training import write_config
+
+    return write_config(path, **changes)
+
+
+def launch(config: Path, run_dir: Path, manifest: Path, gpus: int = 1, *extra: str) -> str:
+    proc = subprocess.run([sys.executable, "-m", "eeg2music.launch", str(config), "--site", "local-slurm", "--gpus",
+                           str(gpus), "--run-dir", str(run_dir), "--manifest", str(manifest), *extra],
+                          capture_output=True, text=True, env=env_with_venv(), timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    return re.search(r"submitted job (\d+)", proc.stdout).group(1)
+
+
+def wait_final(run_dir: Path, timeout: float = 600) -> None:
+    deadline = time.time() + timeout
+    while not (run_dir / "final.pt").exists():
+        assert time.time() < deadline, f"no final.pt in {run_dir} after {timeout} s"
+        time.sleep(1)
+
+
+def reference(config: Path, manifest: Path, run_dir: Path) -> dict:
+    from eeg2music.train.config import load_config
+    from eeg2music.train.engine import main
+
+    main(load_config(config, {"data.manifest": str(manifest), "run_dir": str(run_dir)}))
+    return torch.load(run_dir / "final.pt", weights_only=False)["model"]
+
+
+def test_two_task_ddp_job_matches_one_process(slurm, manifest, tmp_path):
+    config = experiment(tmp_path / "c.yaml", max_steps=20, ckpt_every=10)
+    launch(config, tmp_path / "ddp", manifest, gpus=2)
+    wait_final(tmp_path / "ddp")
+    ddp = torch.load(tmp_path / "ddp/final.pt", weights_only=False)["model"]
+    one = reference(config, manifest, tmp_path / "one")
+    for k in one:  # same global batches, averaged gradients: equal up to float summation order
+        torch.testing.assert_close(ddp[k], one[k], rtol=1e-4, atol=1e-5)
+
+
+def test_requeue_mid_training_resumes_from_checkpoint(slurm, manifest, tmp_path):
+    config = experiment(tmp_path / "c.yaml", max_steps=150, ckpt_every=10, deterministic=True)
+    run = tmp_path / "run"
+    job = launch(config, run, manifest)
+    deadline = time.time() + 300
+    while len(list(run.glob("ckpt-*.pt"))) < 2:
+        assert time.time() < deadline
+        time.sleep(0.2)
+    subprocess.run(["scontrol", "requeue", job], check=True)
+    wait_final(run)
+    logs = "".join(p.read_text() for p in (run / "submitit").glob("*_log.err"))
+    resumed = [int(s) for s in re.findall(r"resumed from \S+ at step (\d+)", logs)]
+    assert resumed and resumed[0] > 0
+    ref = reference(config, manifest, tmp_path / "ref")
+    final = torch.load(run / "final.pt", weights_only=False)["model"]
+    assert all(torch.equal(final[k], ref[k]) for k in ref)
+
+
+def test_timeout_checkpoints_and_resubmits(slurm, manifest, tmp_path):
+    """A 1-minute limit with the warning 40 s before: submitit calls checkpoint(), the job is requeued, resumes."""
+    site = yaml.safe_load((REPO / "cluster/local-slurm/submitit.yaml").read_text())
+    assert site["signal_delay_s"] < 60
+    config = experiment(tmp_path / "c.yaml", max_steps=100000, ckpt_every=25)
+    run = tmp_path / "run"
+    launch(config, run, manifest, 1, "--timeout-min", "1")
+    deadline = time.time() + 400
+    while True:
+        logs = "".join(p.read_text() for p in (run / "submitit").glob("*_log.err")) if (run / "submitit").exists() \
+            else ""
+        if re.search(r"resumed from \S+ at step [1-9]", logs):
+            break
+        assert time.time() < deadline, logs[-2000:]
+        time.sleep(2)
+    assert "Requeued" in logs or "requeue" in logs.lower()
+    subprocess.run(["scancel", "-n", "eeg2music-tiny"], check=False)
+
+
+def test_resume_refuses_another_experiments_run_dir(tmp_path, manifest):
+    from eeg2music.errors import InputError
+    from eeg2music.launch import resume
+
+    run = tmp_path / "run"
+    run.mkdir()
+    (run / "launch.json").write_text('{"config": "x.yaml", "experiment": "tiny", "site": "local", "gpus": 1, '
+                                     '"nodes": 1, "overrides": {}, "jobs": []}')
+    other = experiment(tmp_path / "other.yaml", experiment="another")
+    with pytest.raises(InputError, match="belongs to experiment 'tiny', not 'another'"):
+        resume(run, other)
