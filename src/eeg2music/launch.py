@@ -81,7 +81,9 @@ def make_executor(site: str, folder: Path, gpus: int, nodes: int, settings: dict
                    "slurm_mem_per_cpu": settings.get("mem_per_cpu_mb"),
                    "cpus_per_task": settings.get("cpus_per_task", 1),
                    "slurm_signal_delay_s": settings.get("signal_delay_s", 120),
-                   "slurm_additional_parameters": settings.get("additional_parameters", {}) or {}}
+                   # append: a requeued job keeps writing the same log files instead of truncating them
+                   "slurm_additional_parameters": {"open-mode": "append",
+                                                   **(settings.get("additional_parameters") or {})}}
         if settings.get("gpus", True) and gpus > 0 and site == "wcss":
             params["slurm_gpus_per_node"] = gpus
         params = {k: v for k, v in params.items() if v is not None}

@@ -115,6 +115,13 @@ def main(cfg: TrainConfig) -> Path:
     manifest = Manifest.load(Path(cfg.data.manifest))
     if dist.is_main:
         run_dir.mkdir(parents=True, exist_ok=True)
+        # The run's own log, appended across resubmissions (scheduler logs may be truncated on requeue).
+        handler = logging.FileHandler(run_dir / "train.log")
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.info("start: experiment %s, world size %d, device %s, git %s", cfg.experiment, dist.world_size,
+                 dist.device, git_sha())
         (run_dir / "split_audit.json").write_text(json.dumps(audit, indent=1))
         (run_dir / "config.yaml").write_text(yaml.safe_dump(cfg.to_dict(), sort_keys=False))
 
@@ -196,12 +203,16 @@ def main(cfg: TrainConfig) -> Path:
             if step >= cfg.max_steps:
                 break
     bar.close()
+    log.info("finished at step %d", step)
     if dist.is_main:
         torch.save({"model": model.state_dict(), "config": cfg.to_dict(), "step": step}, run_dir / "final.pt.tmp")
         (run_dir / "final.pt.tmp").replace(run_dir / "final.pt")
         if writer is not None:
             writer.close()
     distributed.teardown()
+    for h in [h for h in log.handlers if isinstance(h, logging.FileHandler)]:
+        log.removeHandler(h)
+        h.close()
     return run_dir / "final.pt"
 
 
