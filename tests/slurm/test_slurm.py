@@ -65,8 +65,14 @@ def test_preprocessing_dag_through_sbatch_equals_local(slurm, tmp_path):
                               capture_output=True, text=True, timeout=900)
         assert proc.returncode == 0, proc.stderr[-3000:]
         runs[profile] = work
-    slurm_logs = list((runs["local-slurm"] / "logs/slurm").rglob("*.log"))
-    assert len(slurm_logs) >= 4  # synth, discover and preprocess jobs went through sbatch
+    # synth (2), discover (2), preprocess (4) and summary went through sbatch (the plugin deletes the SLURM logs of
+    # successful jobs, so count its submissions and ask the accounting database)
+    smk_log = next((runs["local-slurm"] / ".snakemake/log").glob("*.log")).read_text()
+    job_ids = re.findall(r"submitted with SLURM jobid (\d+)", smk_log)
+    assert len(job_ids) == 9
+    sacct = subprocess.run(["sacct", "-X", "-n", "-j", ",".join(job_ids), "-o", "State"], capture_output=True,
+                           text=True, check=True).stdout.split()
+    assert sacct.count("COMPLETED") == 9
     stores = sorted(p.relative_to(runs["local"]) for p in (runs["local"] / "results/preprocess").glob("*/*.zarr"))
     assert len(stores) == 4
     for rel in stores:
