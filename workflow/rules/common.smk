@@ -104,3 +104,9 @@ def report_targets():
 def linear_flags(wildcards):
     lowpass = EXPERIMENTS[wildcards.exp].get("lowpass_hz")
     return f"--lowpass-hz {lowpass}" if lowpass else ""
+
+
+def torch_launcher(wildcards, resources):
+    """One process, or torchrun with one process per GPU when the profile gives the rule several GPUs."""
+    gpus = int(resources.get("gpu", 0) or 0)
+    return f"torchrun --standalone --nproc_per_node {gpus} -m" if gpus > 1 else "python -m"

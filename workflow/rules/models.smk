@@ -9,6 +9,7 @@ rule train:
         "results/train/{exp}/{protocol}/fold-{fold}/final.pt",
     params:
         run_dir=subpath(output[0], parent=True),
+        launcher=torch_launcher,
     wildcard_constraints:
         exp="|".join(TRAINED),
     threads: 2
@@ -22,7 +23,7 @@ rule train:
     benchmark:
         "benchmarks/train/{exp}/{protocol}/fold-{fold}.tsv"
     shell:
-        "python -m eeg2music.train {input.config} --run-dir {params.run_dir} --manifest {input.manifest} "
+        "{params.launcher} eeg2music.train {input.config} --run-dir {params.run_dir} --manifest {input.manifest} "
         "> {log} 2>&1"
 
 
