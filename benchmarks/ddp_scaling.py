@@ -18,13 +18,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from eeg2music.data.splits import make_split
-from eeg2music.data.stores import StoreInfo
-from eeg2music.preprocess.eeg import EegConfig
-from eeg2music.preprocess.subject import PreprocessConfig, run_subject
-from eeg2music.synth.study import SynthConfig, write_study
+sys.path.insert(0, str(Path(__file__).parent))
+from _study import training_study
 
-PRE = PreprocessConfig(EegConfig(0.5, 40.0, 50.0, (100,), 5.0, 0.1, 0.25), 16000, 100, 100, 40, 0.5)
 EXPERIMENT = """
 experiment: ddp
 model: {name: daly_bilstm, hidden: 250, layers: 4}
@@ -65,12 +61,7 @@ def main() -> None:
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        root = write_study(SynthConfig(out=tmp / "bids", styles=("ds002722",), n_subjects=2, n_runs=3, n_trials=4))[0]
-        stores = [run_subject(kind="ds002722", dataset="b", root=root, subject=f"{s:02d}", out=tmp / f"{s}.zarr",
-                              cfg=PRE, trial_s=20.0) for s in (1, 2)]
-        manifest = make_split([StoreInfo.read(s) for s in stores], "cv-by-run").save(tmp / "m.json")
-        config = tmp / "exp.yaml"
-        config.write_text(EXPERIMENT)
+        config, manifest = training_study(tmp, EXPERIMENT)
         per_step = {}
         for world in (1, 2):
             short = run(world, config, manifest, tmp / f"w{world}s", a.short)

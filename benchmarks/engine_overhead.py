@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import math
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -18,18 +19,15 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from eeg2music.data.splits import make_split
-from eeg2music.data.stores import StoreInfo
 from eeg2music.data.windows import WindowDataset
 from eeg2music.models.bilstm import DalyBiLSTM
-from eeg2music.preprocess.eeg import EegConfig
-from eeg2music.preprocess.subject import PreprocessConfig, run_subject
-from eeg2music.synth.study import SynthConfig, write_study
 from eeg2music.train.config import load_config
 from eeg2music.train.engine import lr_lambda, main, window_config
 from eeg2music.train.sampler import EpochBatches
 
-PRE = PreprocessConfig(EegConfig(0.5, 40.0, 50.0, (100,), 5.0, 0.1, 0.25), 16000, 100, 100, 40, 0.5)
+sys.path.insert(0, str(Path(__file__).parent))
+from _study import training_study
+
 EXPERIMENT = """
 experiment: overhead
 model: {name: daly_bilstm, hidden: 250, layers: 4}
@@ -83,12 +81,7 @@ def benchmark() -> None:
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        root = write_study(SynthConfig(out=tmp / "bids", styles=("ds002722",), n_subjects=2, n_runs=3, n_trials=4))[0]
-        stores = [run_subject(kind="ds002722", dataset="b", root=root, subject=f"{s:02d}", out=tmp / f"{s}.zarr",
-                              cfg=PRE, trial_s=20.0) for s in (1, 2)]
-        manifest = make_split([StoreInfo.read(s) for s in stores], "cv-by-run").save(tmp / "m.json")
-        config = tmp / "exp.yaml"
-        config.write_text(EXPERIMENT)
+        config, manifest = training_study(tmp, EXPERIMENT)
         engine = [engine_time(config, manifest, tmp / f"run{n}", n) for n in (a.short, a.long)]
         bare = [bare_time(config, manifest, n) for n in (a.short, a.long)]
     e = (engine[1] - engine[0]) / (a.long - a.short)
