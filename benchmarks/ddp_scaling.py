@@ -4,7 +4,8 @@ Trains Daly's bi-LSTM (paper size, 32-channel EEG at 100 Hz, 4 s windows, global
 ``main`` started by ``python -m eeg2music.train`` with RANK/WORLD_SIZE/MASTER_* set, as torchrun or submitit would.
 The single process may use every core (torch's default); each of the 2 DDP ranks gets half of them (the engine
 divides the cores among local ranks). Also printed: one process pinned to one core, the share each rank gets, which
-gives the data-parallel efficiency separately from how well one process already uses several cores. Marginal time per step = (time for N₂ − time for N₁) / (N₂ − N₁).
+gives the data-parallel efficiency separately from how well one process already uses several cores.
+Marginal time per step = (time for N₂ − time for N₁) / (N₂ − N₁).
 Last line: ``ddp_speedup_2_procs: <1-process step time / 2-process step time>`` (target ≥ 1.7).
 """
 
