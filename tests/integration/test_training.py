@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -107,17 +108,18 @@ def test_sigkill_and_resume_gives_bit_identical_weights(signal_study, tmp_path):
     run = tmp_path / "killed"
     proc = subprocess.Popen(train_cmd(cfg, run, signal_study[0]), stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL, start_new_session=True)
-    target = np.random.default_rng().integers(1, 7)  # kill after a random number of checkpoints
-    deadline = time.time() + 120
-    while len(list(run.glob("ckpt-*.pt"))) < min(target, 3) and time.time() < deadline and proc.poll() is None:
+    target = np.random.default_rng().integers(1, 4)  # kill after a random number of checkpoints (1-3)
+    deadline = time.time() + 600
+    while len(list(run.glob("ckpt-*.pt"))) < target and time.time() < deadline and proc.poll() is None:
         time.sleep(0.02)
     time.sleep(np.random.default_rng().uniform(0, 0.3))
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    assert list(run.glob("ckpt-*.pt")), "killed before the first checkpoint (machine too slow?)"
     assert not (run / "final.pt").exists(), "killed too late: training had already finished"
     resumed = subprocess.run(train_cmd(cfg, run, signal_study[0]), capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr
-    step = int(resumed.stderr.split("resumed from")[1].split("at step")[1].split()[0])
+    step = int(re.search(r"resumed from \S+ at step (\d+)", (run / "train.log").read_text()).group(1))
     assert step > 0
     a = torch.load(tmp_path / "ref/final.pt", weights_only=False)["model"]
     b = torch.load(run / "final.pt", weights_only=False)["model"]
