@@ -23,16 +23,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).parent))
 from _study import training_study
 
-EXPERIMENT = """
-experiment: ddp
-model: {name: daly_bilstm, hidden: 250, layers: 4}
-data: {window_s: 4.0, hop_s: 1.0, rate: 100, targets: [envelope]}
-optim: {lr: 0.001, warmup_steps: 5}
-batch_size: 16
-ckpt_every: 1000
-log_every: 10
-"""
-
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -64,7 +54,7 @@ def main() -> None:
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        config, manifest = training_study(tmp, EXPERIMENT)
+        config, manifest = training_study(tmp, "ddp", ckpt_every=1000)
         per_step = {}
         for key, world, one_core in (("1", 1, False), ("2", 2, False), ("1-core", 1, True)):
             short = run(world, config, manifest, tmp / f"{key}s", a.short, one_core)

@@ -28,16 +28,6 @@ from eeg2music.train.sampler import EpochBatches
 sys.path.insert(0, str(Path(__file__).parent))
 from _study import training_study
 
-EXPERIMENT = """
-experiment: overhead
-model: {name: daly_bilstm, hidden: 250, layers: 4}
-data: {window_s: 4.0, hop_s: 1.0, rate: 100, targets: [envelope]}
-optim: {lr: 0.001, warmup_steps: 5}
-batch_size: 16
-ckpt_every: 25
-log_every: 10
-"""
-
 
 def engine_time(config: Path, manifest: Path, run_dir: Path, steps: int) -> float:
     cfg = load_config(config, {"data.manifest": str(manifest), "run_dir": str(run_dir), "max_steps": steps})
@@ -81,7 +71,7 @@ def benchmark() -> None:
     a = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
-        config, manifest = training_study(tmp, EXPERIMENT)
+        config, manifest = training_study(tmp, "overhead", ckpt_every=25)
         engine = [engine_time(config, manifest, tmp / f"run{n}", n) for n in (a.short, a.long)]
         bare = [bare_time(config, manifest, n) for n in (a.short, a.long)]
     e = (engine[1] - engine[0]) / (a.long - a.short)

@@ -13,12 +13,14 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from pathlib import Path
 
-from eeg2music.errors import InputError
+from eeg2music.errors import one_line_errors
 
 
+@one_line_errors
 def synth_main(argv: list[str]) -> int:
     from eeg2music.synth.study import STYLES, SynthConfig, write_study
 
@@ -52,35 +54,26 @@ def synth_main(argv: list[str]) -> int:
     return 0
 
 
+# subcommand → "module:function"; imported only when used, so `eeg2music --help` is instant
+COMMANDS = {
+    "synth": "eeg2music.cli:synth_main",
+    "fetch": "eeg2music.io.fetch:main",
+    "discover": "eeg2music.discover:main",
+    "preprocess": "eeg2music.preprocess.subject:main",
+    "summary": "eeg2music.summary:main",
+    "make-split": "eeg2music.data.make_split:main",
+    "audit-split": "eeg2music.data.audit:main",
+    "resume": "eeg2music.launch:resume_main",
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    commands = {"synth": synth_main}
-    known = (*commands, "fetch", "discover", "preprocess", "summary", "make-split", "audit-split", "resume")
-    if not argv or argv[0] in ("-h", "--help") or argv[0] not in known:
+    if not argv or argv[0] not in COMMANDS:
         print(__doc__)
         return 0 if argv and argv[0] in ("-h", "--help") else 2
-    cmd, rest = argv[0], argv[1:]
-    try:
-        if cmd == "fetch":
-            from eeg2music.io.fetch import main as run
-        elif cmd == "discover":
-            from eeg2music.discover import main as run
-        elif cmd == "preprocess":
-            from eeg2music.preprocess.subject import main as run
-        elif cmd == "summary":
-            from eeg2music.summary import main as run
-        elif cmd == "make-split":
-            from eeg2music.data.make_split import main as run
-        elif cmd == "audit-split":
-            from eeg2music.data.audit import main as run
-        elif cmd == "resume":
-            from eeg2music.launch import resume_main as run
-        else:
-            run = commands[cmd]
-        return run(rest)
-    except InputError as err:
-        print(f"error: {err.one_line()}", file=sys.stderr)
-        return 2
+    module, function = COMMANDS[argv[0]].split(":")
+    return getattr(importlib.import_module(module), function)(argv[1:])
 
 
 if __name__ == "__main__":

@@ -27,7 +27,6 @@ from eeg2music.io import bids
 from eeg2music.io.records import (
     AUDIO_AMBIGUOUS,
     AUDIO_NOT_DISTRIBUTED,
-    AUDIO_OK,
     Run,
     RunFile,
     Trial,
@@ -183,6 +182,3 @@ class BcmiReader:
     _trials_ds002721 = _trials_state_only
     _trials_ds002723 = _trials_state_only
 
-
-def audio_ok(trial: Trial) -> bool:
-    return trial.audio_status == AUDIO_OK

@@ -34,8 +34,7 @@ def predict(run_dir: Path, out: Path, part: str = "test", manifest: Path | None 
             item = data[i]
             pred.append(model.predict(item["eeg"][None])[0].numpy())
             true.append(item[model.target].numpy())
-            meta.append({k: (v if isinstance(v, str) else float(v) if isinstance(v, float) else int(v))
-                         for k, v in item["meta"].items()})
+            meta.append(dict(item["meta"]))
     rate = data.stores[data.entries[0].store].envelope_rate if model.target == "envelope" else cfg.data.rate
     return Predictions(pred, true, meta, rate, model.target).save(out)
 
