@@ -19,6 +19,7 @@ include: "workflow/rules/summary.smk"
 include: "workflow/rules/splits.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/evaluate.smk"
+include: "workflow/rules/budget.smk"
 
 
 rule all:
@@ -27,3 +28,4 @@ rule all:
         "results/summary/summary.tsv",
         split_manifests(),
         report_targets(),
+        ["results/budget/budget.tsv"] if BUDGET.get("configs") else [],

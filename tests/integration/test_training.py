@@ -189,5 +189,28 @@ def test_nan_guard_names_step_and_batch(signal_study, tmp_path, monkeypatch):
     monkeypatch.setattr(WindowDataset, "__getitem__", poisoned)
     cfg = load_config(write_config(tmp_path / "c.yaml"), {"data.manifest": str(signal_study[0]),
                                                           "run_dir": str(tmp_path / "r")})
-    with pytest.raises(NonFiniteError, match=r"step 0: loss is nan for batch \[d/sub-0\d/run\d/trial\d@"):
+    with pytest.raises(NonFiniteError, match=r"step 0: input 'eeg' has NaN/inf values in batch "
+                                             r"\[d/sub-0\d/run\d/trial\d@"):
+        main(cfg)
+
+
+def test_nan_in_the_conditioner_names_step_and_batch(signal_study, tmp_path, monkeypatch):
+    """DiffWave conditioned on the true log-mel: a NaN mel frame stops training before the step, naming it."""
+    from eeg2music.data.windows import WindowDataset
+
+    original = WindowDataset.__getitem__
+
+    def poisoned(self, idx):
+        item = original(self, idx)
+        if idx % 2:
+            item["mel"][3, 5] = float("nan")
+        return item
+
+    monkeypatch.setattr(WindowDataset, "__getitem__", poisoned)
+    cfg = load_config(write_config(tmp_path / "c.yaml", model={"name": "diffwave", "conditioning": "mel",
+                                                               "layers": 2, "channels": 8, "cycle": 2},
+                                   **{"data.targets": ["audio", "mel"], "data.window_s": 0.5,
+                                      "data.audio_rate": 4000}),
+                      {"data.manifest": str(signal_study[0]), "run_dir": str(tmp_path / "r")})
+    with pytest.raises(NonFiniteError, match=r"step 0: input 'mel' has NaN/inf values in batch \[d/sub-0\d/"):
         main(cfg)

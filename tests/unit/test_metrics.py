@@ -76,3 +76,24 @@ def test_evaluate_separates_a_decoder_from_noise():
     assert not b["metrics"]["rank_accuracy"]["significant"]
     assert g["metrics"]["identification"]["chance"] == pytest.approx(1 / 6)
     assert set(g["metrics"]["r_time"]["per_subject"]) == {"d/sub-00", "d/sub-01", "d/sub-02"}
+
+
+@pytest.mark.parametrize("shape", [(40, 300), (500,), (6, 5)])
+def test_vectorised_ssim_matrix_equals_pairwise_scikit_image(shape):
+    from eeg2music.evaluate.metrics import ssim, ssim_matrix
+
+    rng = np.random.default_rng(1)
+    pred = [rng.normal(size=shape) * rng.uniform(0.5, 2) for _ in range(4)]
+    true = [rng.normal(size=shape) + 0.3 * pred[i % 4] for i in range(5)]
+    expected = np.array([[ssim(p, t) for t in true] for p in pred])
+    np.testing.assert_allclose(ssim_matrix(pred, true), expected, rtol=0, atol=1e-12)
+
+
+def test_pearson_matrix_equals_pairwise_corrcoef():
+    from eeg2music.evaluate.metrics import pearson, pearson_matrix
+
+    rng = np.random.default_rng(2)
+    pred = [rng.normal(size=(3, 50)) for _ in range(4)]
+    true = [rng.normal(size=(3, 50)) + pred[i % 4] for i in range(6)]
+    expected = np.array([[pearson(p, t) for t in true] for p in pred])
+    np.testing.assert_allclose(pearson_matrix(pred, true), expected, rtol=0, atol=1e-12)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -9,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import soundfile as sf
 import yaml
 
 from ..conftest import REPO
@@ -119,7 +122,7 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
         exp = yaml.safe_load(path.read_text())
         exp.update(batch_size=4, max_steps=40, ckpt_every=20)
         (work / "config/train" / path.name).write_text(yaml.safe_dump(exp))
-    proc = smk("--profile", "cluster/local", cwd=work)
+    proc = smk("--profile", "cluster/local", cwd=work, timeout=1500)
     assert proc.returncode == 0, proc.stderr[-3000:]
     tsv = (work / "results/summary/summary.tsv").read_text().splitlines()
     assert len(tsv) == 1 + 4 and tsv[1].startswith("synth-ds002722\t01\t3\t3\t3\t32\t1000")
@@ -135,6 +138,21 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     for exp in cfg["experiments"]:
         page = (work / f"results/report/{exp}/index.html").read_text()
         assert "rank_accuracy" in page and (work / f"results/report/{exp}/nulls.png").exists()
+    # generative models: K samples per trial with their spread, generated audio to listen to
+    dw = json.loads((work / "results/evaluate/diffwave_eeg/metrics.json").read_text())
+    assert dw["n_samples"] == 2 and len(dw["metrics"]["identification"]["per_sample"]) == 2
+    assert {"mel_r", "mel_ssim", "r_time", "rank_accuracy"} <= set(dw["metrics"])
+    page = (work / "results/report/diffwave_eeg/index.html").read_text()
+    assert " ± " in page and "<audio controls" in page
+    wavs = sorted((work / "results/audio/diffwave_eeg/cv-by-run/fold-0").glob("*.wav"))
+    assert len(wavs) == 4 and {sf.info(str(w)).samplerate for w in wavs} == {4000}
+    generated = sf.read(str(wavs[0]))[0] if "sample" in wavs[0].name else sf.read(str(wavs[1]))[0]
+    assert np.isfinite(generated).all() and generated.std() > 0
+    assert "unet_control" in report and "diffwave_vocoder" in report
+    # the budget: every cluster-size experiment on this machine and the four named GPUs
+    rows = (work / "results/budget/budget.tsv").read_text().splitlines()
+    assert len(rows) == 1 + len(cfg["budget"]["configs"]) * 5
+    assert (work / "results/budget/budget.png").stat().st_size > 5000
 
 
 def test_wcss_profile_dry_run(tmp_path):

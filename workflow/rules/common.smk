@@ -101,6 +101,29 @@ def report_targets():
     return [f"results/report/{e}/index.html" for e in sorted(EXPERIMENTS)] + ["results/report/comparison.html"]
 
 
+def predict_flags(wildcards):
+    """Samples per trial and sampler for generative experiments (ignored by deterministic models)."""
+    e = EXPERIMENTS[wildcards.exp]
+    return f"--samples {e.get('samples', 1)} --steps {e.get('steps', 'fast')}"
+
+
+def is_waveform(exp):
+    """Experiments whose model generates audio (DiffWave): they get a listening step."""
+    import yaml
+
+    e = EXPERIMENTS[exp]
+    return e["kind"] == "train" and yaml.safe_load(Path(e["config"]).read_text())["model"]["name"] == "diffwave"
+
+
+def listening_dir(exp):
+    return f"results/audio/{exp}/{EXPERIMENTS[exp]['split']}/fold-0"
+
+
+def experiment_audio(wildcards):
+    """The wav files a report page embeds: the listening step's folder for waveform models, else nothing."""
+    return [listening_dir(wildcards.exp)] if is_waveform(wildcards.exp) else []
+
+
 def linear_flags(wildcards):
     lowpass = EXPERIMENTS[wildcards.exp].get("lowpass_hz")
     return f"--lowpass-hz {lowpass}" if lowpass else ""

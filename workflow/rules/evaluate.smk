@@ -24,17 +24,20 @@ rule evaluate:
 
 rule report:
     input:
-        "results/evaluate/{exp}/metrics.json",
+        metrics="results/evaluate/{exp}/metrics.json",
+        audio=experiment_audio,
     output:
         "results/report/{exp}/index.html",
     params:
         out_dir=subpath(output[0], parent=True),
+        audio=lambda wildcards, input: f"--audio-dir {input.audio}" if input.audio else "",
     conda:
         "../../envs/eeg2music.yaml"
     log:
         "logs/report/{exp}.log",
     shell:
-        "python -m eeg2music.evaluate.report experiment --metrics {input} --out-dir {params.out_dir} > {log} 2>&1"
+        "python -m eeg2music.evaluate.report experiment --metrics {input.metrics} --out-dir {params.out_dir} "
+        "{params.audio} > {log} 2>&1"
 
 
 rule compare:

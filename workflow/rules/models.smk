@@ -34,8 +34,10 @@ rule predict:
         "results/predictions/{exp}/{protocol}/fold-{fold}.npz",
     params:
         run_dir=subpath(input[0], parent=True),
+        flags=predict_flags,
     wildcard_constraints:
         exp="|".join(TRAINED),
+    threads: 2
     conda:
         "../../envs/eeg2music.yaml"
     log:
@@ -43,7 +45,27 @@ rule predict:
     benchmark:
         "benchmarks/predict/{exp}/{protocol}/fold-{fold}.tsv"
     shell:
-        "python -m eeg2music.train.predict --run-dir {params.run_dir} --out {output} > {log} 2>&1"
+        "python -m eeg2music.train.predict --run-dir {params.run_dir} --out {output} {params.flags} > {log} 2>&1"
+
+
+rule listen:
+    input:
+        "results/train/{exp}/{protocol}/fold-{fold}/final.pt",
+    output:
+        directory("results/audio/{exp}/{protocol}/fold-{fold}"),
+    params:
+        run_dir=subpath(input[0], parent=True),
+        trials=lambda wildcards: EXPERIMENTS[wildcards.exp].get("listen", 2),
+        steps=lambda wildcards: EXPERIMENTS[wildcards.exp].get("steps", "fast"),
+    wildcard_constraints:
+        exp="|".join(TRAINED),
+    conda:
+        "../../envs/eeg2music.yaml"
+    log:
+        "logs/listen/{exp}/{protocol}/fold-{fold}.log",
+    shell:
+        "python -m eeg2music.models.diffwave.inference --run-dir {params.run_dir} --out-dir {output} "
+        "--trials {params.trials} --steps {params.steps} > {log} 2>&1"
 
 
 rule decode_linear:

@@ -40,6 +40,7 @@ class StoreInfo:
     rating_names: tuple[str, ...]
     arrays: tuple[str, ...]
     source_names: tuple[str, ...] = ()
+    n_mels: int = 0
 
     @classmethod
     def read(cls, path: str | Path) -> StoreInfo:
@@ -49,7 +50,7 @@ class StoreInfo:
             n for n in ("audio", "envelope", "mel", "ratings", "sources/100") if n in g)
         return cls(str(path), a["dataset"], a["subject"], tuple(a["channels"]), tuple(a["eeg_rates"]),
                    a["audio_rate"], a["envelope_rate"], a["mel_rate"], float(a["epoch_s"]), tuple(a["trials"]),
-                   tuple(a.get("rating_names", [])), arrays, tuple(a.get("source_names", [])))
+                   tuple(a.get("rating_names", [])), arrays, tuple(a.get("source_names", [])), int(a.get("n_mels", 0)))
 
     def inputs(self, array: str) -> tuple[str, ...]:
         """Names of the rows of ``array``: EEG channels, or Daly's source features."""

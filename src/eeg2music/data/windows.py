@@ -19,6 +19,7 @@ from eeg2music.data.channels import harmonise
 from eeg2music.data.splits import Manifest
 from eeg2music.data.stores import StoreInfo, WindowReader
 from eeg2music.errors import InputError
+from eeg2music.preprocess.audio import resample
 
 TARGETS = ("audio", "envelope", "mel", "ratings")
 UNITS = {"V": 1.0, "mV": 1e3, "uV": 1e6}
@@ -35,6 +36,7 @@ class WindowConfig:
     eeg_unit: str = "uV"
     whole_trial: bool = False  # Daly: one item per trial (window = the trial's span)
     eeg_array: str = "eeg"  # or "sources": Daly's ICA → eLORETA features (preprocess.sources)
+    audio_rate: int | None = None  # resample the waveform target to this rate (default: the stores' rate)
 
     def __post_init__(self) -> None:
         if not self.whole_trial and not 0.1 <= self.window_s <= 10.0:
@@ -105,6 +107,13 @@ class WindowDataset(Dataset):
         self.offsets = np.zeros(self.starts.size, dtype=np.int64)
         self._readers: dict[tuple[str, str], WindowReader] = {}
 
+    def data_info(self) -> dict[str, Any]:
+        """Rates (Hz) of the EEG and of each target as this dataset delivers them, and the mel size."""
+        info = self.stores[self.entries[0].store]
+        return {"rates": {"eeg": self.cfg.rate, "audio": self.cfg.audio_rate or info.audio_rate,
+                          "envelope": info.envelope_rate, "mel": info.mel_rate},
+                "n_mels": info.n_mels}
+
     def __len__(self) -> int:
         return int(self.starts.size)
 
@@ -154,5 +163,10 @@ class WindowDataset(Dataset):
                  "ratings": info.envelope_rate}
         for name in self.cfg.targets:
             a = round(t0 * rates[name])
-            item[name] = torch.from_numpy(self._reader(e.store, name).read(e.trial, a, a + round(dur * rates[name])))
+            values = self._reader(e.store, name).read(e.trial, a, a + round(dur * rates[name]))
+            if name == "audio" and self.cfg.audio_rate and self.cfg.audio_rate != info.audio_rate:
+                n_out = round(dur * self.cfg.audio_rate)
+                values = resample(values, info.audio_rate, self.cfg.audio_rate)[:n_out].astype(np.float32)
+                values = np.pad(values, (0, n_out - values.size))
+            item[name] = torch.from_numpy(np.ascontiguousarray(values))
         return item

@@ -10,6 +10,7 @@ import argparse
 import json
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -25,44 +26,69 @@ ALPHA = 0.05
 
 def pool(files: list[Path]) -> Predictions:
     parts = [Predictions.load(f) for f in files]
-    if len({(p.rate, p.target) for p in parts}) > 1:
-        raise InputError(files[0], "prediction files disagree on rate or target", "evaluate one experiment at a time")
+    if len({(p.rate, p.target, p.n_samples, p.mel_pred is not None) for p in parts}) > 1:
+        raise InputError(files[0], "prediction files disagree on rate, target or samples",
+                         "evaluate one experiment at a time")
+    has_mel = parts[0].mel_pred is not None
     return Predictions([x for p in parts for x in p.pred], [x for p in parts for x in p.true],
-                       [m for p in parts for m in p.meta], parts[0].rate, parts[0].target)
+                       [m for p in parts for m in p.meta], parts[0].rate, parts[0].target,
+                       [x for p in parts for x in p.mel_pred] if has_mel else None,
+                       [x for p in parts for x in p.mel_true] if has_mel else None, parts[0].mel_rate)
+
+
+def matrices(preds: Predictions) -> dict[str, np.ndarray]:
+    """Decoded × true matrices of every metric for a deterministic set (one sample)."""
+    mats = M.metric_matrices(preds.pred, preds.true, preds.rate, mel=preds.target == "mel")
+    if preds.mel_pred is not None:
+        mats |= M.metric_matrices(preds.mel_pred, preds.mel_true, preds.mel_rate, mel=True)
+    return mats
+
+
+def trial_scores(mats: dict[str, np.ndarray], clips: list[str]) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
+    """Metric name → (partner permutation → per-trial scores); the identity permutation gives the observed."""
+    n = len(clips)
+    sim = mats.get("ssim_band", mats.get("mel_ssim"))
+    fns = {name: (lambda partner, m=m: m[np.arange(n), partner]) for name, m in mats.items()}
+    fns["rank_accuracy"] = lambda partner: M.rank_accuracy(sim, partner)
+    if len(set(clips)) >= 2:
+        fns["identification"] = lambda partner: M.identification(sim, clips, partner)
+    return fns
 
 
 def evaluate(preds: Predictions, n_perm: int = 1000, n_boot: int = 2000, seed: int = 0) -> tuple[dict, dict]:
+    """Every metric with its null, p and CI. For K samples per trial (generative models) the matrices are averaged
+    over samples before testing, and each sample's own score is reported (``per_sample``, ``sample_sd``)."""
     n = len(preds.pred)
     if n < 3:
         raise InputError(None, f"only {n} decoded trials", "evaluation needs at least 3 test trials")
-    mats = M.metric_matrices(preds.pred, preds.true, preds.rate, mel=preds.target == "mel")
     clips = [m.get("clip") or f"trial{i}" for i, m in enumerate(preds.meta)]
+    per_sample = [matrices(preds.sample(k)) for k in range(preds.n_samples)]
+    mats = {name: np.mean([m[name] for m in per_sample], axis=0) for name in per_sample[0]}
     subjects = preds.subjects()
-    sim = mats.get("ssim_band", mats.get("mel_ssim"))
-    per_trial_fn = {name: (lambda partner, m=m: m[np.arange(n), partner]) for name, m in mats.items()}
-    per_trial_fn["rank_accuracy"] = lambda partner: M.rank_accuracy(sim, partner)
-    chance = {"rank_accuracy": 0.5}
-    if len(set(clips)) >= 2:
-        per_trial_fn["identification"] = lambda partner: M.identification(sim, clips, partner)
-        chance["identification"] = 1 / len(set(clips))
+    chance = {"rank_accuracy": 0.5, "identification": 1 / len(set(clips))}
+    identity = np.arange(n)
+    sample_scores = [{name: float(fn(identity).mean()) for name, fn in trial_scores(m, clips).items()}
+                     for m in per_sample]
     results, nulls = {}, {}
-    for name, fn in per_trial_fn.items():
+    for name, fn in trial_scores(mats, clips).items():
         observed, null, p = permutation_test(lambda partner, fn=fn: float(fn(partner).mean()), n, n_perm, seed)
-        trial_values = fn(np.arange(n))
+        trial_values = fn(identity)
         by_subject: dict[str, list[float]] = defaultdict(list)
         for s, v in zip(subjects, trial_values, strict=True):
             by_subject[s].append(float(v))
         subject_means = {s: float(np.mean(v)) for s, v in sorted(by_subject.items())}
         lo, hi = bootstrap_ci(np.array(list(subject_means.values())), n_boot, seed=seed)
+        samples = [s[name] for s in sample_scores]
         results[name] = {
             "observed": observed, "p": p, "significant": p < ALPHA, "null_mean": float(null.mean()),
             "null_q95": float(np.quantile(null, 0.95)), "ci95_subjects": [lo, hi], "chance": chance.get(name),
             "per_subject": subject_means, "per_trial": [float(v) for v in trial_values],
+            "per_sample": samples, "sample_sd": float(np.std(samples)),
         }
         nulls[name] = null
     summary = {"n_trials": n, "n_subjects": len(set(subjects)), "n_clips": len(set(clips)), "rate": preds.rate,
-               "target": preds.target, "n_perm": n_perm, "alpha": ALPHA, "metrics": results,
-               "trials": preds.meta}
+               "target": preds.target, "n_samples": preds.n_samples, "n_perm": n_perm, "alpha": ALPHA,
+               "metrics": results, "trials": preds.meta}
     return summary, nulls
 
 

@@ -1,7 +1,9 @@
 """Decoded test trials, in one file format for every model (trained or closed-form).
 
-``predictions.npz`` holds ``pred_<i>`` and ``true_<i>`` (float32, one trial each, same length) and ``meta``: a JSON
-list with dataset, subject, run, trial, clip and the rate of the signals.
+``predictions.npz`` holds ``pred_<i>`` and ``true_<i>`` (float32, one trial each) and a JSON header with the meta
+(dataset, subject, run, trial, clip per trial), the rate and the target. ``pred_<i>`` is (T,) for deterministic
+models or (K, T) for K samples of a generative one. Models that produce a log-mel also store ``mel_pred_<i>``
+((n_mels, F) or (K, n_mels, F)) and ``mel_true_<i>`` at ``mel_rate``.
 """
 
 from __future__ import annotations
@@ -24,13 +26,33 @@ class Predictions:
     meta: list[dict[str, Any]]
     rate: float
     target: str
+    mel_pred: list[np.ndarray] | None = None
+    mel_true: list[np.ndarray] | None = None
+    mel_rate: float | None = None
+
+    @property
+    def n_samples(self) -> int:
+        """K for generative models (K samples per trial), 1 for deterministic ones."""
+        return int(self.pred[0].shape[0]) if self.pred[0].ndim == 2 else 1
+
+    def sample(self, k: int) -> Predictions:
+        """The k-th sample of every trial as a deterministic set (k = 0 for deterministic models)."""
+        if self.n_samples == 1 and self.pred[0].ndim == 1:
+            return self
+        mel = [m[k] for m in self.mel_pred] if self.mel_pred is not None else None
+        return Predictions([p[k] for p in self.pred], self.true, self.meta, self.rate, self.target, mel,
+                           self.mel_true, self.mel_rate)
 
     def save(self, path: Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         arrays = {f"pred_{i}": p.astype(np.float32) for i, p in enumerate(self.pred)}
         arrays |= {f"true_{i}": t.astype(np.float32) for i, t in enumerate(self.true)}
-        header = json.dumps({"meta": self.meta, "rate": self.rate, "target": self.target})
+        if self.mel_pred is not None:
+            arrays |= {f"mel_pred_{i}": m.astype(np.float32) for i, m in enumerate(self.mel_pred)}
+            arrays |= {f"mel_true_{i}": m.astype(np.float32) for i, m in enumerate(self.mel_true)}
+        header = json.dumps({"meta": self.meta, "rate": self.rate, "target": self.target,
+                             "mel_rate": self.mel_rate, "has_mel": self.mel_pred is not None})
         tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}.npz")
         np.savez(tmp, header=np.array(header), **arrays)
         tmp.replace(path)
@@ -43,8 +65,11 @@ class Predictions:
         with np.load(path) as f:
             header = json.loads(str(f["header"]))
             n = len(header["meta"])
+            mel = header.get("has_mel", False)
             return cls([f[f"pred_{i}"] for i in range(n)], [f[f"true_{i}"] for i in range(n)], header["meta"],
-                       header["rate"], header["target"])
+                       header["rate"], header["target"],
+                       [f[f"mel_pred_{i}"] for i in range(n)] if mel else None,
+                       [f[f"mel_true_{i}"] for i in range(n)] if mel else None, header.get("mel_rate"))
 
     def subjects(self) -> list[str]:
         return [f"{m['dataset']}/sub-{m['subject']}" for m in self.meta]

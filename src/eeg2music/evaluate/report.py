@@ -82,11 +82,29 @@ def plot_trials(preds, summary: dict, out: Path) -> list[int]:
     return picks
 
 
-def experiment_page(metrics_path: Path, out_dir: Path) -> Path:
+def _observed(r: dict) -> str:
+    """Observed value, with the spread over samples for generative models (mean of K samples ± sd)."""
+    if len(r.get("per_sample", [])) > 1:
+        return f"{_fmt(r['observed'])} ± {_fmt(r['sample_sd'])}"
+    return _fmt(r["observed"])
+
+
+def audio_players(audio_dir: Path | None, out_dir: Path, limit: int = 6) -> str:
+    """Players for the generated (and true) wav files the sampling step wrote, copied beside the page."""
+    if audio_dir is None or not audio_dir.is_dir():
+        return ""
+    rows = []
+    for wav in sorted(audio_dir.glob("*.wav"))[: 2 * limit]:
+        (out_dir / wav.name).write_bytes(wav.read_bytes())
+        rows.append(f"<p>{html.escape(wav.stem)}: <audio controls src='{html.escape(wav.name)}'></audio></p>")
+    return "<h2>Listen: generated and true audio</h2>" + "".join(rows)
+
+
+def experiment_page(metrics_path: Path, out_dir: Path, audio_dir: Path | None = None) -> Path:
     summary = load(metrics_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     nulls = dict(np.load(metrics_path.with_name("nulls.npz")))
-    preds = pool([Path(p) for p in summary["predictions"]])
+    preds = pool([Path(p) for p in summary["predictions"]]).sample(0)  # generative models: plot sample 0
     plot_nulls(summary, nulls, out_dir / "nulls.png")
     picks = plot_trials(preds, summary, out_dir / "trials.png")
     audio = ""
@@ -94,8 +112,9 @@ def experiment_page(metrics_path: Path, out_dir: Path) -> Path:
         for label, i in zip(("best", "median", "worst"), picks, strict=True):
             sf.write(out_dir / f"{label}.wav", np.clip(preds.pred[i], -1, 1), int(preds.rate))
             audio += f"<p>{label}: <audio controls src='{label}.wav'></audio></p>"
+    audio += audio_players(audio_dir, out_dir)
     names = list(summary["metrics"])
-    rows = [[html.escape(n), _fmt(r["observed"]), _fmt(r["null_mean"]), f"{r['p']:.4f}",
+    rows = [[html.escape(n), _observed(r), _fmt(r["null_mean"]), f"{r['p']:.4f}",
              f"{_fmt(r['ci95_subjects'][0])} … {_fmt(r['ci95_subjects'][1])}",
              "<span class='sig'>yes</span>" if r["significant"] else "<span class='ns'>no</span>"]
             for n, r in summary["metrics"].items()]
@@ -106,7 +125,10 @@ def experiment_page(metrics_path: Path, out_dir: Path) -> Path:
             f"</head><body><h1>{html.escape(summary['experiment'])}</h1>"
             f"<p>{summary['n_trials']} test trials, {summary['n_subjects']} subjects, {summary['n_clips']} clips; "
             f"target {summary['target']} at {summary['rate']:g} Hz; {summary['n_perm']} trial-shuffle "
-            f"permutations; CIs bootstrap subjects.</p><h2>Metrics</h2>"
+            f"permutations; CIs bootstrap subjects."
+            + (f" Generative model: {summary.get('n_samples', 1)} samples per trial (seeds 0…"
+               f"{summary.get('n_samples', 1) - 1}); observed = mean over samples ± sd across samples."
+               if summary.get("n_samples", 1) > 1 else "") + "</p><h2>Metrics</h2>"
             + _table(["metric", "observed", "null mean", "p", "95% CI (subjects)", f"p < {summary['alpha']}"], rows,
                      "metrics")
             + "<h2>Per subject</h2>" + _table(["subject", *names], subject_rows, "subjects")
@@ -128,7 +150,7 @@ def comparison_page(metrics: dict[str, Path], baseline: str, out: Path, key: str
         row = [html.escape(exp)]
         for n in names:
             m = r["metrics"].get(n)
-            row.append("–" if m is None else f"{_fmt(m['observed'])} (p {m['p']:.3f})")
+            row.append("–" if m is None else f"{_observed(m)} (p {m['p']:.3f})")
         if exp == baseline:
             row.append("baseline")
         else:
@@ -154,13 +176,14 @@ def main(argv: list[str] | None = None) -> int:
     e = sub.add_parser("experiment", help="one experiment's page")
     e.add_argument("--metrics", type=Path, required=True)
     e.add_argument("--out-dir", type=Path, required=True)
+    e.add_argument("--audio-dir", type=Path, help="generated wav files to embed (the sample step's output)")
     c = sub.add_parser("compare", help="the comparison page")
     c.add_argument("--metrics", nargs="+", required=True, metavar="NAME=PATH")
     c.add_argument("--baseline", required=True)
     c.add_argument("--out", type=Path, required=True)
     a = p.parse_args(argv)
     if a.cmd == "experiment":
-        experiment_page(a.metrics, a.out_dir)
+        experiment_page(a.metrics, a.out_dir, a.audio_dir)
     else:
         comparison_page({k: Path(v) for k, v in (m.split("=", 1) for m in a.metrics)}, a.baseline, a.out)
     return 0

@@ -1,4 +1,8 @@
-"""Model name → class; the experiment config's ``model:`` block names one and gives its arguments."""
+"""Model name → class; the experiment config's ``model:`` block names one and gives its arguments.
+
+Models that need the data's rates and mel size (``needs_data_info``) get them from the dataset, not the config,
+so the two cannot disagree.
+"""
 
 from __future__ import annotations
 
@@ -11,16 +15,31 @@ from eeg2music.errors import InputError
 
 def _classes() -> dict[str, type[nn.Module]]:
     from eeg2music.models.bilstm import DalyBiLSTM
+    from eeg2music.models.diffwave.learner import DiffWaveDecoder
+    from eeg2music.models.unet1d import UNetControl
 
-    return {"daly_bilstm": DalyBiLSTM}
+    return {"daly_bilstm": DalyBiLSTM, "diffwave": DiffWaveDecoder, "unet_control": UNetControl}
 
 
-def build(model_cfg: dict[str, Any], n_inputs: int, source: str = "experiment config") -> nn.Module:
+def target_of(model_cfg: dict[str, Any]) -> str:
+    """What the named model outputs: "envelope", "mel" or "audio"."""
+    name = model_cfg.get("name")
+    if name not in _classes():
+        raise InputError(None, f"unknown model {name!r}", f"use one of {', '.join(_classes())}")
+    return _classes()[name].target
+
+
+def build(model_cfg: dict[str, Any], n_inputs: int, data_info: dict[str, Any] | None = None,
+          source: str = "experiment config") -> nn.Module:
     classes = _classes()
     name = model_cfg.get("name")
     if name not in classes:
         raise InputError(source, f"unknown model {name!r}", f"use one of {', '.join(classes)}")
     kwargs = {k: v for k, v in model_cfg.items() if k != "name"}
+    if getattr(classes[name], "needs_data_info", False):
+        if data_info is None:
+            raise InputError(source, f"model {name} needs the data's rates", "build it from a dataset")
+        kwargs |= {"rates": data_info["rates"], "n_mels": data_info["n_mels"]}
     try:
         return classes[name](n_inputs=n_inputs, **kwargs)
     except TypeError as err:

@@ -41,6 +41,15 @@ def amplitude_envelope(audio: np.ndarray, rate: float, out_rate: float) -> np.nd
     return resample(env, rate, out_rate).astype(np.float32)
 
 
+def envelope_from_mel(log_mel_frames: np.ndarray, mel_rate: float, out_rate: float) -> np.ndarray:
+    """Amplitude from a (n_mels, frames) natural-log mel power image: √(Σ mel power), resampled to ``out_rate``.
+
+    Proportional to the frame's RMS (up to the mel filters' weighting), so after z-scoring it is comparable to
+    :func:`amplitude_envelope` for models that output a mel rather than a waveform."""
+    amp = np.sqrt(np.exp(log_mel_frames.astype(np.float64)).sum(axis=0))
+    return resample(amp, mel_rate, out_rate).astype(np.float32)
+
+
 @cache
 def _mel_transform(rate: int, hop: int, n_mels: int, n_fft: int):
     import torchaudio  # deferred: torch takes a second to import and only this function needs it

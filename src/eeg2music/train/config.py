@@ -27,6 +27,7 @@ class DataConfig:
     random_offset: bool = True
     eeg_unit: str = "uV"
     eeg_array: str = "eeg"  # or "sources" (Daly's ICA → eLORETA features)
+    audio_rate: int | None = None  # waveform target rate for vocoders (default: the stores' rate)
     num_workers: int = 0
     allow_leak: bool = False  # train even if the split shares trials between train and test
 

@@ -59,7 +59,8 @@ def window_config(cfg: TrainConfig, whole_trial: bool = False) -> WindowConfig:
     d = cfg.data
     return WindowConfig(window_s=d.window_s, hop_s=d.hop_s, rate=d.rate, targets=tuple(d.targets),
                         channels=d.channels, random_offset=d.random_offset and not whole_trial,
-                        eeg_unit=d.eeg_unit, whole_trial=whole_trial, eeg_array=d.eeg_array)
+                        eeg_unit=d.eeg_unit, whole_trial=whole_trial, eeg_array=d.eeg_array,
+                        audio_rate=d.audio_rate)
 
 
 def lr_lambda(cfg: TrainConfig):
@@ -101,6 +102,13 @@ def describe(batch: dict[str, Any], limit: int = 4) -> str:
     return ", ".join(f"{d}/sub-{s}/{r}/trial{int(t)}@{float(t0):.2f}s" for d, s, r, t, t0 in list(rows)[:limit])
 
 
+def check_finite_inputs(batch: dict[str, Any], step: int) -> None:
+    """A NaN in the EEG or a conditioner would surface later as a NaN loss; name the input, step and batch now."""
+    for key, value in batch.items():
+        if torch.is_tensor(value) and value.is_floating_point() and not torch.isfinite(value).all():
+            raise NonFiniteError(f"step {step}: input {key!r} has NaN/inf values in batch [{describe(batch)}]")
+
+
 def main(cfg: TrainConfig) -> Path:
     dist = distributed.setup()
     run_dir = Path(cfg.run_dir)
@@ -127,7 +135,7 @@ def main(cfg: TrainConfig) -> Path:
 
     # -- data, model, optimiser ---------------------------------------------------------------------------------
     data = WindowDataset(manifest, "train", window_config(cfg), seed=cfg.seed)
-    model = registry.build(cfg.model, n_inputs=len(data.channel_map.names)).to(dist.device)
+    model = registry.build(cfg.model, len(data.channel_map.names), data.data_info()).to(dist.device)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, betas=cfg.optim.betas,
                             weight_decay=cfg.optim.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg))
@@ -173,6 +181,7 @@ def main(cfg: TrainConfig) -> Path:
                             pin_memory=dist.device.type == "cuda")
         for batch in loader:
             batch = to_device(batch, dist.device)
+            check_finite_inputs(batch, step)
             with dist.autocast():
                 loss = ddp(batch)
             if not torch.isfinite(loss):

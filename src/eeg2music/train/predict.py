@@ -1,4 +1,12 @@
-"""Decode every trial of a split part with a trained model: ``final.pt`` → ``predictions.npz``."""
+"""Decode every trial of a split part with a trained model: ``final.pt`` → ``predictions.npz``.
+
+Every model is scored on Daly's 100 Hz amplitude, so all of them sit in one comparison table:
+* envelope models (bi-LSTM) predict it directly;
+* mel models (the UNet control) predict the log-mel; the amplitude is derived from the mel power;
+* waveform models (DiffWave) generate ``samples`` waveforms per trial with fixed seeds 0…K-1; the amplitude
+  (|Hilbert|) and log-mel of each are computed from the generated audio, and the log-mel is compared with the
+  log-mel of the true audio at the same rate.
+"""
 
 from __future__ import annotations
 
@@ -6,48 +14,94 @@ import argparse
 import sys
 from pathlib import Path
 
+import numpy as np
 import torch
+from tqdm import tqdm
 
 from eeg2music.data.splits import Manifest
 from eeg2music.data.windows import WindowDataset
 from eeg2music.errors import InputError, one_line_errors
 from eeg2music.evaluate.predictions import Predictions
 from eeg2music.models import registry
-from eeg2music.train.config import from_dict
+from eeg2music.preprocess.audio import amplitude_envelope, envelope_from_mel, log_mel
+from eeg2music.train.config import TrainConfig, from_dict
 from eeg2music.train.engine import window_config
 
+TARGETS_FOR = {"envelope": ("envelope",), "mel": ("envelope", "mel"), "audio": ("audio", "envelope", "mel")}
 
-def predict(run_dir: Path, out: Path, part: str = "test", manifest: Path | None = None) -> Path:
+
+def load_run(run_dir: Path, part: str = "test", manifest: Path | None = None
+             ) -> tuple[TrainConfig, torch.nn.Module, WindowDataset]:
+    """A trained run's config, model (eval mode, CPU) and the whole-trial dataset of one split part."""
     final = run_dir / "final.pt"
     if not final.exists():
         raise InputError(final, "no final weights", "train the model first (or resume its run)")
     state = torch.load(final, map_location="cpu", weights_only=False)
     cfg = from_dict(state["config"], str(final))
-    m = Manifest.load(manifest or Path(cfg.data.manifest))
-    data = WindowDataset(m, part, window_config(cfg, whole_trial=True))
-    model = registry.build(cfg.model, n_inputs=len(data.channel_map.names))
+    target = registry.target_of(cfg.model)
+    wcfg = window_config(cfg, whole_trial=True)
+    wcfg = type(wcfg)(**{**wcfg.__dict__, "targets": TARGETS_FOR[target]})
+    data = WindowDataset(Manifest.load(manifest or Path(cfg.data.manifest)), part, wcfg)
+    model = registry.build(cfg.model, len(data.channel_map.names), data.data_info())
     model.load_state_dict(state["model"])
-    model.eval()
-    pred, true, meta = [], [], []
+    return cfg, model.eval(), data
+
+
+def decode_item(model: torch.nn.Module, item: dict, info: dict, samples: int = 1, steps: str = "fast"
+                ) -> dict[str, np.ndarray]:
+    """One trial → predicted and true amplitude (and log-mel for mel/waveform models); (K, …) for K samples."""
+    rates, target = info["rates"], model.target
+    out = {"true": item["envelope"].numpy()}
+    if target == "envelope":
+        out["pred"] = model.predict(item["eeg"][None])[0].numpy()
+    elif target == "mel":
+        mel = model.predict(item["eeg"][None])[0].numpy()
+        out |= {"pred": envelope_from_mel(mel, rates["mel"], rates["envelope"]), "mel_pred": mel,
+                "mel_true": item["mel"].numpy()}
+    else:
+        batch = {k: v[None] for k, v in item.items() if torch.is_tensor(v)}
+        audio = [model.generate(batch, steps=steps, seed=k)[0].numpy() for k in range(samples)]
+        ar = rates["audio"]
+        out |= {"audio": np.stack(audio),
+                "pred": np.stack([amplitude_envelope(a, ar, rates["envelope"]) for a in audio]),
+                "mel_pred": np.stack([log_mel(a, ar, rates["mel"], info["n_mels"]) for a in audio]),
+                "mel_true": log_mel(item["audio"].numpy(), ar, rates["mel"], info["n_mels"])}
+    return out
+
+
+def predict(run_dir: Path, out: Path, part: str = "test", manifest: Path | None = None, samples: int = 1,
+            steps: str = "fast") -> Path:
+    cfg, model, data = load_run(run_dir, part, manifest)
+    info = data.data_info()
+    fields: dict[str, list] = {"pred": [], "true": [], "mel_pred": [], "mel_true": []}
+    meta = []
     with torch.no_grad():
-        for i in range(len(data)):
+        for i in tqdm(range(len(data)), desc=f"decode {cfg.experiment}", unit="trial", disable=None):
             item = data[i]
-            pred.append(model.predict(item["eeg"][None])[0].numpy())
-            true.append(item[model.target].numpy())
+            decoded = decode_item(model, item, info, samples, steps)
+            for key in fields:
+                if key in decoded:
+                    fields[key].append(decoded[key])
             meta.append(dict(item["meta"]))
-    rate = data.stores[data.entries[0].store].envelope_rate if model.target == "envelope" else cfg.data.rate
-    return Predictions(pred, true, meta, rate, model.target).save(out)
+    rate = info["rates"]["envelope"]
+    return Predictions(fields["pred"], fields["true"], meta, rate, "envelope", fields["mel_pred"] or None,
+                       fields["mel_true"] or None, info["rates"]["mel"]).save(out)
 
 
 @one_line_errors
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eeg2music.train.predict", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m eeg2music.train.predict", description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run-dir", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
     p.add_argument("--part", default="test", choices=("train", "val", "test"))
     p.add_argument("--manifest", type=Path, help="default: the one the model was trained on")
+    p.add_argument("--samples", type=int, default=1, help="waveform models: samples per trial (seeds 0…K-1)")
+    p.add_argument("--steps", default="fast", choices=("fast", "full"), help="waveform models: sampler schedule")
     a = p.parse_args(argv)
-    predict(a.run_dir, a.out, a.part, a.manifest)
+    if a.samples < 1:
+        p.error("--samples must be at least 1")
+    predict(a.run_dir, a.out, a.part, a.manifest, a.samples, a.steps)
     return 0
 
 

@@ -1,0 +1,92 @@
+"""What the vocoder is conditioned on, behind one interface: ``cond = conditioner(batch)``, (B, features, frames)
+at ``conditioner.rate`` frames per second.
+
+1. ``mel``: the log-mel of the true audio (the vocoder sanity check; needs only music).
+2. ``eeg``: the EEG window through a small convolutional encoder (the seed's basic model on 0.1–1 s chunks). The
+   encoder's output has one feature per mel band; with ``aux_weight`` > 0 it is also trained to predict the
+   normalised log-mel, so the diffusion model sees a mel-like signal early in training.
+3. ``tensor``: any precomputed tensor in the batch with a stated frame rate (model A's EEGPT tokens, 4 Hz × 2048).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from eeg2music.errors import InputError
+
+# log-mel (natural log of power + 1e-5) → about [-1, 1.3]: silence (log 1e-5 = -11.5) maps to -1. A fixed map, not a
+# per-window z-score, so that loudness (Daly's amplitude) survives into the conditioner.
+MEL_CENTRE, MEL_SCALE = -5.75, 5.75
+MODES = ("mel", "eeg", "tensor", "none")
+
+
+def normalise_mel(log_mel: torch.Tensor) -> torch.Tensor:
+    return (log_mel - MEL_CENTRE) / MEL_SCALE
+
+
+def denormalise_mel(x: torch.Tensor) -> torch.Tensor:
+    return x * MEL_SCALE + MEL_CENTRE
+
+
+def zscore(x: torch.Tensor, dim: int = -1, eps: float = 1e-6) -> torch.Tensor:
+    return (x - x.mean(dim, keepdim=True)) / (x.std(dim, keepdim=True) + eps)
+
+
+class MelConditioner(nn.Module):
+    def __init__(self, n_mels: int, rate: float) -> None:
+        super().__init__()
+        self.features, self.rate = n_mels, rate
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return normalise_mel(batch["mel"].float())
+
+
+class EEGEncoder(nn.Module):
+    """(B, channels, T) EEG → (B, n_mels, T) mel-like features at the EEG rate; non-causal, receptive field
+    ±(kernel // 2)·(1 + 1 + 2 + 4) samples (±0.45 s at 100 Hz with kernel 7), covering the brain's response lag."""
+
+    def __init__(self, n_inputs: int, n_mels: int, rate: float, channels: int = 64, kernel: int = 7) -> None:
+        super().__init__()
+        self.features, self.rate = n_mels, rate
+        pad = kernel // 2
+        self.input = nn.Conv1d(n_inputs, channels, kernel, padding=pad)
+        self.blocks = nn.ModuleList(nn.Conv1d(channels, channels, kernel, dilation=d, padding=pad * d)
+                                    for d in (1, 2, 4))
+        self.out = nn.Conv1d(channels, n_mels, 1)
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        x = F.gelu(self.input(zscore(batch["eeg"].float())))
+        for block in self.blocks:
+            x = x + F.gelu(block(x))
+        return self.out(x)
+
+
+class TensorConditioner(nn.Module):
+    def __init__(self, key: str, features: int, rate: float) -> None:
+        super().__init__()
+        self.key, self.features, self.rate = key, features, rate
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        if self.key not in batch:
+            raise InputError(None, f"the batch has no conditioner tensor {self.key!r} (has {sorted(batch)})",
+                             "produce it first (model A's features) or pick another conditioning mode")
+        cond = batch[self.key].float()
+        if cond.shape[1] != self.features:
+            raise InputError(None, f"conditioner {self.key!r} has {cond.shape[1]} features, the model expects "
+                                   f"{self.features}", "set model.tensor_features to match")
+        return cond
+
+
+def build(mode: str, n_inputs: int, n_mels: int, rates: dict[str, float], encoder_channels: int = 64,
+          tensor_key: str = "features", tensor_features: int = 2048, tensor_rate: float = 4.0) -> nn.Module | None:
+    if mode == "mel":
+        return MelConditioner(n_mels, rates["mel"])
+    if mode == "eeg":
+        return EEGEncoder(n_inputs, n_mels, rates["eeg"], encoder_channels)
+    if mode == "tensor":
+        return TensorConditioner(tensor_key, tensor_features, tensor_rate)
+    if mode == "none":
+        return None
+    raise InputError(None, f"unknown conditioning {mode!r}", f"use one of {', '.join(MODES)}")

@@ -1,0 +1,91 @@
+"""DiffWave (model B), its schedules and conditioning modes, and the UNet control."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from eeg2music.errors import InputError
+from eeg2music.models.diffwave.learner import DiffWaveDecoder
+from eeg2music.models.diffwave.model import DiffWaveNet, upsample_stages
+from eeg2music.models.diffwave.schedule import FAST_BETAS, TRAIN_BETAS, Schedule, aligned_steps
+from eeg2music.models.unet1d import UNetControl
+
+RATES = {"audio": 4000, "mel": 100, "eeg": 100, "envelope": 100}
+
+
+def test_base_configuration_has_the_papers_parameter_count():
+    """Kong et al. (2021), table 1: DiffWave BASE (30 layers, 64 channels) has 2.64 M parameters."""
+    net = DiffWaveNet(n_cond=80, layers=30, channels=64, cycle=10, kernel=3, stages=upsample_stages(22050 / 256, 22050))
+    n = sum(p.numel() for p in net.parameters())
+    assert abs(n - 2.64e6) / 2.64e6 < 0.05, n
+
+
+def test_upsampling_stages_and_the_rate_error():
+    assert upsample_stages(22050 / 256, 22050) == [16, 16]
+    assert np.prod(upsample_stages(4, 16000)) == 4000
+    with pytest.raises(InputError, match=r"frame rate 256 Hz does not divide the audio rate 16000 Hz"):
+        upsample_stages(256, 16000)
+    with pytest.raises(InputError, match=r"256 Hz .* 16000 Hz"):  # through the model: EEG at 256 Hz
+        DiffWaveDecoder(n_inputs=4, rates={**RATES, "eeg": 256, "audio": 16000}, n_mels=8, conditioning="eeg")
+
+
+def test_fast_schedule_is_aligned_to_training_noise_levels():
+    train, fast = Schedule(TRAIN_BETAS), Schedule(FAST_BETAS)
+    assert np.array_equal(aligned_steps(train, train), np.arange(50))
+    t = aligned_steps(fast, train)
+    assert np.all(np.diff(t) > 0) and 0 <= t[0] < 1 and t[-1] <= 49
+    # the interpolated training noise level equals the fast step's level
+    root = np.sqrt(train.alpha_bars)
+    for s, ts in enumerate(t[:-1]):
+        lo = int(ts)
+        assert np.interp(ts, [lo, lo + 1], root[lo:lo + 2]) == pytest.approx(np.sqrt(fast.alpha_bars[s]), rel=1e-9)
+
+
+def test_chunked_noise_estimate_equals_one_pass():
+    torch.manual_seed(0)
+    m = DiffWaveDecoder(n_inputs=1, rates=RATES, n_mels=8, conditioning="mel", layers=6, channels=8, cycle=3,
+                        chunk_s=0.05).eval()
+    x, mel = torch.randn(2, 1000), torch.randn(2, 8, 25)
+    with torch.no_grad():
+        cond = m.net.upsample(m.condition({"mel": mel}), 1000)
+        whole = m.net(x, torch.full((2,), 7.0), cond, upsampled=True)
+        chunked = m.noise_estimate(x, torch.tensor(7.0), cond)
+    assert chunked.shape == whole.shape and m.chunk + 2 * m.net.context < 1000
+    torch.testing.assert_close(chunked, whole, rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize(("mode", "cond_dim"), [("mel", None), ("mel", 4), ("eeg", None), ("eeg", 4),
+                                              ("tensor", None), ("none", None)])
+def test_every_conditioning_mode_trains_and_samples(mode, cond_dim):
+    torch.manual_seed(0)
+    rates = {**RATES, "audio": 1000}
+    m = DiffWaveDecoder(n_inputs=5, rates=rates, n_mels=8, conditioning=mode, layers=3, channels=8, cycle=3,
+                        tensor_features=16, tensor_rate=4.0, cond_dim=cond_dim)
+    batch = {"audio": torch.rand(2, 500) - 0.5, "mel": torch.randn(2, 8, 50), "eeg": torch.randn(2, 5, 50),
+             "features": torch.randn(2, 16, 2)}  # model A's slot: 4 Hz tokens
+    loss = m(batch)
+    loss.backward()
+    assert torch.isfinite(loss) and all(p.grad is not None for p in m.net.dilated.parameters())
+    a = m.generate(batch, steps="fast", seed=1)
+    b = m.generate(batch, steps="fast", seed=1)
+    c = m.generate(batch, steps="full", seed=2)
+    assert a.shape == (2, 500) and torch.equal(a, b) and not torch.equal(a[:, :100], c[:, :100])
+    assert a.abs().max() <= 1.0
+
+
+def test_tensor_conditioner_with_wrong_width_is_named():
+    m = DiffWaveDecoder(n_inputs=1, rates=RATES, n_mels=8, conditioning="tensor", layers=2, channels=8, cycle=2,
+                        tensor_features=16, tensor_rate=4.0)
+    with pytest.raises(InputError, match="has 12 features, the model expects 16"):
+        m({"audio": torch.zeros(1, 1000), "features": torch.zeros(1, 12, 1)})
+
+
+def test_unet_control_maps_eeg_windows_to_mel_frames():
+    m = UNetControl(n_inputs=6, rates={**RATES, "eeg": 256, "mel": 100}, n_mels=10, channels=8, depth=2)
+    out = m.predict(torch.randn(3, 6, 512))  # 2 s at 256 Hz → 200 mel frames
+    assert out.shape == (3, 10, 200)
+    loss = m({"eeg": torch.randn(3, 6, 512), "mel": torch.randn(3, 10, 200)})
+    loss.backward()
+    assert torch.isfinite(loss)
