@@ -117,7 +117,7 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     cfg["evaluate"]["n_perm"] = 200
     (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
     shutil.copytree(REPO / "cluster", work / "cluster")
-    (work / "config/train").mkdir()
+    shutil.copytree(REPO / "config/train/cluster", work / "config/train/cluster")  # the budget's cluster sizes
     for path in (REPO / "config/train").glob("*.yaml"):
         exp = yaml.safe_load(path.read_text())
         exp.update(batch_size=4, max_steps=40, ckpt_every=20)
