@@ -6,7 +6,7 @@ layers). The diffusion step enters as a 128-d sinusoid → two 512-wide SiLU lay
 
 The per-layer step and conditioner projections are held as one fused layer each (same parameters as 30 separate
 ones, one matrix multiply instead of 30): that is most of why this implementation trains faster than the
-reference at the same configuration (``benchmarks/diffwave.py``).
+reference at the same configuration (``benchmarks/diffwave_vs_reference.py``).
 """
 
 from __future__ import annotations

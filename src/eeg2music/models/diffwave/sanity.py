@@ -3,7 +3,7 @@
 ``clip_set`` renders synthetic piano clips (``eeg2music.synth.music``) with their log-mels (the preprocessing's
 own mel), ``fit`` overfits a model to them on random crops, ``mel_quality`` generates each whole clip from its mel
 and scores the generated log-mel against the true one (SSIM and r, the report's mel metrics). Used by the tests
-(the overfitting check) and by ``benchmarks/diffwave.py`` (quality against sampling steps).
+(the overfitting check) and by ``benchmarks/diffwave_vs_reference.py`` (quality against sampling steps).
 """
 
 from __future__ import annotations
