@@ -9,8 +9,9 @@ Both networks at the BASE configuration (30 residual layers, 64 channels, dilati
 * a table of quality against sampling steps: a small vocoder overfitted to synthetic piano clips
   (``eeg2music.models.diffwave.sanity``), its generated log-mel scored against the true one.
 
-(Named so that it does not shadow the ``diffwave`` package it imports.) The reference is installed into this environment with ``pip install --no-deps diffwave`` (its model needs only
-torch) when missing. Last line: ``diffwave_step_vs_reference: <ours / reference step time>`` (target ≤ 1.0).
+The reference is installed into this environment with ``pip install --no-deps diffwave`` (its model needs only
+torch) when missing; this file is not named diffwave.py so that it does not shadow that package.
+Last line: ``diffwave_step_vs_reference: <ours / reference step time>`` (target ≤ 1.0).
 """
 
 from __future__ import annotations
