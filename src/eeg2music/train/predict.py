@@ -11,6 +11,7 @@ Every model is scored on Daly's 100 Hz amplitude, so all of them sit in one comp
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import sys
 from pathlib import Path
 
@@ -39,8 +40,7 @@ def load_run(run_dir: Path, part: str = "test", manifest: Path | None = None
     state = torch.load(final, map_location="cpu", weights_only=False)
     cfg = from_dict(state["config"], str(final))
     target = registry.target_of(cfg.model)
-    wcfg = window_config(cfg, whole_trial=True)
-    wcfg = type(wcfg)(**{**wcfg.__dict__, "targets": TARGETS_FOR[target]})
+    wcfg = dataclasses.replace(window_config(cfg, whole_trial=True), targets=TARGETS_FOR[target])
     data = WindowDataset(Manifest.load(manifest or Path(cfg.data.manifest)), part, wcfg)
     model = registry.build(cfg.model, len(data.channel_map.names), data.data_info())
     model.load_state_dict(state["model"])
