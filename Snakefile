@@ -20,6 +20,8 @@ include: "workflow/rules/splits.smk"
 include: "workflow/rules/models.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/budget.smk"
+include: "workflow/rules/learning.smk"
+include: "workflow/rules/study.smk"
 
 
 rule all:
@@ -29,3 +31,5 @@ rule all:
         split_manifests(),
         report_targets(),
         ["results/budget/budget.tsv"] if BUDGET.get("configs") else [],
+        learning_targets(),
+        ["results/report/study.html"] if EXPERIMENTS else [],

@@ -85,3 +85,21 @@ def test_bad_input_is_one_line(args, message, capsys, tmp_path):
     err = capsys.readouterr().err.strip()
     assert code == 2 and message in err and len(err.splitlines()) == 1
     assert not (tmp_path / "b").exists()  # nothing measured or written
+
+
+def test_eegpt_budget_counts_every_transformer_matmul():
+    """Model A at the released size, measured like every experiment: the counted FLOPs cover at least the
+    transformer's dense layers (12·D² multiply-adds per token and block, ×3 for training) on the real montage."""
+    import yaml
+
+    from eeg2music.budget.cli import eeg_channel_names
+    from eeg2music.budget.measure import measure
+
+    pre = yaml.safe_load((REPO / "config/config.yaml").read_text())["preprocess"]
+    channels = eeg_channel_names("ds002725")
+    m = measure(REPO / "config/train/cluster/eegpt_mel.yaml", pre, channels, repeats=1, cpu_batch=1)
+    kept = [c for c in channels if c not in ("TP9", "TP10")]  # EEGPT has no embedding for the mastoids
+    tokens = 16 * (len(kept) + 4)  # 16 patches × (channels + 4 summary tokens) per 4 s window
+    dense = 3 * 2 * 12 * 512**2 * 8 * tokens * m.batch_size
+    assert dense <= m.flops_per_step <= 1.5 * dense
+    assert m.parameters > 25e6 and m.step_s > 0

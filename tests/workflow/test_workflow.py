@@ -11,9 +11,11 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 import soundfile as sf
 import yaml
 
+from ..chromium import distinct_colours, render
 from ..conftest import REPO
 
 SNAKEMAKE = [sys.executable, "-m", "snakemake"]
@@ -92,8 +94,6 @@ def test_synthetic_templates_are_the_real_sidecars():
     from ..conftest import FIXTURE_RUNS, FIXTURES
 
     if not FIXTURES.exists():
-        import pytest
-
         pytest.skip("../shared/fixtures not present (CI and developer machines have it)")
     for style, prefix in FIXTURE_RUNS.items():
         for name in ("channels.tsv", "eeg.json", "events.json"):
@@ -110,11 +110,13 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     work = tmp_path / "full"
     (work / "config").mkdir(parents=True)
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
-    cfg["synth"].update(n_subjects=2, n_runs=3, n_trials=1, trial_s=6.0)
+    cfg["synth"].update(n_subjects=2, n_runs=3, n_trials=2, trial_s=6.0)  # 2 trials: learning-curve shares differ
     for d in cfg["datasets"].values():
         d["trial_s"] = 6.0
     (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
     cfg["evaluate"]["n_perm"] = 200
+    cfg["learning_curve"]["fractions"] = [0.25, 0.5]  # 1, 2 and 3 training trials per subject and fold
+    cfg["experiments"]["diffwave_eeg"]["samples"] = 2  # K > 1 samples per trial: the report's spread
     (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
     shutil.copytree(REPO / "cluster", work / "cluster")
     shutil.copytree(REPO / "config/train/cluster", work / "config/train/cluster")  # the budget's cluster sizes
@@ -125,11 +127,13 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     proc = smk("--profile", "cluster/local", cwd=work, timeout=1500)
     assert proc.returncode == 0, proc.stderr[-3000:]
     tsv = (work / "results/summary/summary.tsv").read_text().splitlines()
-    assert len(tsv) == 1 + 4 and tsv[1].startswith("synth-ds002722\t01\t3\t3\t3\t32\t1000")
+    assert len(tsv) == 1 + 4 and tsv[1].startswith("synth-ds002722\t01\t3\t6\t6\t32\t1000")
     for name in ("summary.md", "summary.html", "psd.png", "trial.png"):
         assert (work / "results/summary" / name).stat().st_size > 500
     splits = work / "results/splits"
-    manifests = sorted(p.relative_to(splits).as_posix() for p in splits.rglob("*.json"))
+    manifests = sorted(p.relative_to(splits).as_posix() for p in splits.rglob("*.json") if "~" not in p.parent.name)
+    shares = sorted(p.relative_to(splits).as_posix() for p in splits.rglob("*.json") if "~" in p.parent.name)
+    assert shares == [f"cv-by-run~train{f}/fold-{k}.json" for f in ("0.25", "0.5") for k in range(3)]
     assert manifests == ["cv-by-run/fold-0.json", "cv-by-run/fold-1.json", "cv-by-run/fold-2.json",
                          "leave-clip-out/fold-0.json", *[f"leave-subject-out/fold-{k}.json" for k in range(4)],
                          "random-trial/fold-0.json"]
@@ -149,10 +153,34 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     generated = sf.read(str(wavs[0]))[0] if "sample" in wavs[0].name else sf.read(str(wavs[1]))[0]
     assert np.isfinite(generated).all() and generated.std() > 0
     assert "unet_control" in report and "diffwave_vocoder" in report
+    full = json.loads((work / "results/evaluate/linear_trf/metrics.json").read_text())
+    # model A (EEGPT → log-mel) and A → B (its log-mel rendered by the vocoder), on the same splits and metrics
+    a = json.loads((work / "results/evaluate/eegpt_mel/metrics.json").read_text())
+    chain = json.loads((work / "results/evaluate/eegpt_diffwave/metrics.json").read_text())
+    assert {"mel_r", "mel_ssim", "rank_accuracy"} <= set(a["metrics"]) <= set(chain["metrics"])
+    assert a["n_trials"] == chain["n_trials"] == full["n_trials"]
+    assert "eegpt_mel" in report and "eegpt_diffwave" in report
     # the budget: every cluster-size experiment on this machine and the four named GPUs
     rows = (work / "results/budget/budget.tsv").read_text().splitlines()
     assert len(rows) == 1 + len(cfg["budget"]["configs"]) * 5
     assert (work / "results/budget/budget.png").stat().st_size > 5000
+    # the learning curve: nested training shares scored on the same test trials, fitted and extrapolated
+    curve = json.loads((work / "results/learning/linear_trf/curve.json").read_text())
+    assert curve["fractions"] == [0.25, 0.5, 1.0] and curve["hours"] == sorted(curve["hours"])
+    assert len(set(curve["hours"])) == 3 and curve["target_hours"] > 10 * curve["hours"][-1]
+    assert curve["metrics"]["r_time"]["observed"][-1] == pytest.approx(full["metrics"]["r_time"]["observed"])
+    # the study report, rendered by a real browser: every section's table filled and every figure decoded
+    shown = render(work / "results/report/study.html", tmp_path / "study.png")
+    assert [h for h in shown["headings"] if h[:2] in ("1.", "2.", "3.", "4.")] == [
+        "1. Data", "2. Models on the same splits", "3. Compute budget", "4. Learning curves"]
+    tables = {t["id"]: t for t in shown["tables"]}
+    assert tables["summary"]["rows"] == 1 + 4 and tables["comparison"]["rows"] == 1 + len(cfg["experiments"])
+    assert tables["budget"]["rows"] == len(rows) and tables["curve-linear_trf"]["rows"] == 1 + 2
+    assert all(t["visible"] for t in shown["tables"])
+    images = {i["alt"]: i for i in shown["images"]}
+    assert {"psd.png", "trial.png", "budget", "learning curve linear_trf"} <= set(images)
+    assert all(i["complete"] and i["width"] > 300 and i["height"] > 200 for i in shown["images"])
+    assert distinct_colours(tmp_path / "study.png") > 50
 
 
 def test_wcss_profile_dry_run(tmp_path):

@@ -4,6 +4,7 @@ from pathlib import Path
 import sys
 
 from eeg2music.config import check_config, check_profile, profile_from_argv
+from eeg2music.errors import InputError
 
 # One-line error naming the bad key before anything is scheduled (Snakemake's own validate prints a page).
 check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
@@ -76,6 +77,14 @@ def split_manifests():
 EXPERIMENTS = config.get("experiments", {})
 TRAINED = [e for e, c in EXPERIMENTS.items() if c["kind"] == "train"] or ["none"]
 LINEAR = [e for e, c in EXPERIMENTS.items() if c["kind"] == "linear"] or ["none"]
+CHAINED = [e for e, c in EXPERIMENTS.items() if c["kind"] == "chain"] or ["none"]
+for _exp in CHAINED:
+    for _part in ("encoder", "vocoder") if _exp != "none" else ():
+        _name = EXPERIMENTS[_exp].get(_part)
+        if _name not in EXPERIMENTS or EXPERIMENTS[_name]["kind"] != "train" or \
+                EXPERIMENTS[_name]["split"] != EXPERIMENTS[_exp]["split"]:
+            raise InputError("config/config.yaml", f"experiments.{_exp}.{_part}: {_name!r} is not a trained "
+                             "experiment on the same split", "name one of the kind: train experiments")
 
 
 def experiment_predictions(wildcards):
@@ -124,6 +133,16 @@ def experiment_audio(wildcards):
     return [listening_dir(wildcards.exp)] if is_waveform(wildcards.exp) else []
 
 
+def chain_run(part):
+    """Input function: the final weights of a chain experiment's model A (encoder) or B (vocoder) on this fold."""
+
+    def run(wildcards):
+        name = EXPERIMENTS[wildcards.exp][part]
+        return f"results/train/{name}/{wildcards.protocol}/fold-{wildcards.fold}/final.pt"
+
+    return run
+
+
 def linear_flags(wildcards):
     lowpass = EXPERIMENTS[wildcards.exp].get("lowpass_hz")
     return f"--lowpass-hz {lowpass}" if lowpass else ""
@@ -133,3 +152,69 @@ def torch_launcher(wildcards, resources):
     """One process, or torchrun with one process per GPU when the profile gives the rule several GPUs."""
     gpus = int(resources.get("gpu", 0) or 0)
     return f"torchrun --standalone --nproc_per_node {gpus} -m" if gpus > 1 else "python -m"
+
+
+# -- learning curves (rules/learning.smk) and the study report (rules/study.smk) -----------------------------------
+# With no experiments configured (a data-only run) there is nothing to retrain, so the block is ignored.
+LEARNING = config.get("learning_curve", {}) if EXPERIMENTS else {}
+for _exp in LEARNING.get("experiments", []):
+    if _exp not in EXPERIMENTS:
+        raise InputError("config/config.yaml", f"learning_curve.experiments: {_exp!r} is not an experiment",
+                         f"use one of {', '.join(sorted(EXPERIMENTS))}")
+
+
+def learning_split(exp, fraction):
+    return f"{EXPERIMENTS[exp]['split']}~train{fraction:g}"
+
+
+def learning_folds(exp):
+    return range(config["splits"]["folds"][EXPERIMENTS[exp]["split"]])
+
+
+def fraction_predictions(wildcards):
+    protocol = learning_split(wildcards.exp, float(wildcards.fraction))
+    return [f"results/predictions/{wildcards.exp}/{protocol}/fold-{k}.npz" for k in learning_folds(wildcards.exp)]
+
+
+def curve_points(wildcards):
+    """`--point FRACTION METRICS MANIFEST…` for every share, the experiment's own evaluation being the 100 % one."""
+    exp = wildcards.exp
+    split = EXPERIMENTS[exp]["split"]
+    points = []
+    for f in LEARNING["fractions"]:
+        manifests = " ".join(f"results/splits/{learning_split(exp, f)}/fold-{k}.json" for k in learning_folds(exp))
+        points.append(f"--point {f:g} results/learning/{exp}/train{f:g}/metrics.json {manifests}")
+    manifests = " ".join(f"results/splits/{split}/fold-{k}.json" for k in learning_folds(exp))
+    points.append(f"--point 1 results/evaluate/{exp}/metrics.json {manifests}")
+    return " ".join(points)
+
+
+def curve_inputs(wildcards):
+    exp = wildcards.exp
+    split = EXPERIMENTS[exp]["split"]
+    return (
+        [f"results/learning/{exp}/train{f:g}/metrics.json" for f in LEARNING["fractions"]]
+        + [f"results/splits/{learning_split(exp, f)}/fold-{k}.json" for f in LEARNING["fractions"]
+           for k in learning_folds(exp)]
+        + [f"results/evaluate/{exp}/metrics.json"]
+        + [f"results/splits/{split}/fold-{k}.json" for k in learning_folds(exp)]
+    )
+
+
+def learning_target():
+    if "target_hours" in LEARNING:
+        return f"--target-hours {LEARNING['target_hours']}"
+    return "--target-datasets " + " ".join(LEARNING.get("target_datasets", ["ds002725"]))
+
+
+def learning_targets():
+    return [f"results/learning/{e}/curve.png" for e in LEARNING.get("experiments", [])]
+
+
+def study_inputs(wildcards):
+    inputs = ["results/summary/summary.tsv", "results/summary/psd.png", "results/summary/trial.png"]
+    inputs += [f"results/evaluate/{e}/metrics.json" for e in sorted(EXPERIMENTS)]
+    inputs += report_targets()  # the per-experiment pages the study links to
+    if config.get("budget", {}).get("configs"):
+        inputs += ["results/budget/budget.tsv", "results/budget/budget.json", "results/budget/budget.png"]
+    return inputs + [f"results/learning/{e}/curve.json" for e in LEARNING.get("experiments", [])]

@@ -1,4 +1,5 @@
-# Models: train (engine) → decode the test part of every fold; the linear baseline decodes in closed form.
+# Models: train (engine) → decode the test part of every fold; the linear baseline decodes in closed form; a chain
+# decodes with model A and renders with model B (A → B).
 
 
 rule train:
@@ -66,6 +67,30 @@ rule listen:
     shell:
         "python -m eeg2music.models.diffwave.inference --run-dir {params.run_dir} --out-dir {output} "
         "--trials {params.trials} --steps {params.steps} > {log} 2>&1"
+
+
+rule decode_chain:
+    input:
+        encoder=chain_run("encoder"),
+        vocoder=chain_run("vocoder"),
+    output:
+        "results/predictions/{exp}/{protocol}/fold-{fold}.npz",
+    params:
+        encoder=lambda wildcards, input: Path(input.encoder).parent,
+        vocoder=lambda wildcards, input: Path(input.vocoder).parent,
+        flags=predict_flags,
+    wildcard_constraints:
+        exp="|".join(CHAINED),
+    threads: 2
+    conda:
+        "../../envs/eeg2music.yaml"
+    log:
+        "logs/decode_chain/{exp}/{protocol}/fold-{fold}.log",
+    benchmark:
+        "benchmarks/decode_chain/{exp}/{protocol}/fold-{fold}.tsv"
+    shell:
+        "python -m eeg2music.train.chain --encoder-run {params.encoder} --vocoder-run {params.vocoder} "
+        "--out {output} {params.flags} > {log} 2>&1"
 
 
 rule decode_linear:

@@ -8,6 +8,7 @@ Writes ``budget.tsv`` (one row per experiment × target), ``budget.json`` (measu
 from __future__ import annotations
 
 import argparse
+import csv
 import json
 import os
 import sys
@@ -75,6 +76,14 @@ def markdown(rows: list[Projection], budget_usd: float, grant_h: float, assumpti
     return "\n".join([*lines, "", *notes]) + "\n"
 
 
+def eeg_channel_names(dataset: str) -> list[str]:
+    """The real dataset's EEG channel names (its packaged channels.tsv), spelled as preprocessing stores them."""
+    from eeg2music.preprocess.channels import normalise_channel_name
+
+    with (TEMPLATES / dataset / "channels.tsv").open() as f:
+        return [normalise_channel_name(r["name"]) for r in csv.DictReader(f, delimiter="\t") if r["type"] == "EEG"]
+
+
 def run(configs: list[Path], pre: dict, datasets: list[str], summary: Path | None, gpus: list[str],
         prices: dict[str, float], utilisation: float, epochs: int, budget_usd: float, grant_h: float,
         out_dir: Path, repeats: int, cpu_batch: int = 2) -> list[Projection]:
@@ -87,8 +96,7 @@ def run(configs: list[Path], pre: dict, datasets: list[str], summary: Path | Non
         if not c.exists():
             raise InputError(c, "experiment config does not exist", "see config/train/ for the experiments")
     hours = summary_hours(summary) if summary else sum(recorded_hours(d) for d in datasets)
-    sidecar = json.loads((TEMPLATES / datasets[0] / "eeg.json").read_text()) if datasets else {}
-    channels = int(sidecar.get("EEGChannelCount", 32))
+    channels = eeg_channel_names(datasets[0]) if datasets else [f"EEG{i:03d}" for i in range(32)]
     rows, measurements = [], []
     for c in configs:
         m = measure(c, pre, channels, repeats, cpu_batch)
@@ -101,7 +109,7 @@ def run(configs: list[Path], pre: dict, datasets: list[str], summary: Path | Non
         "hours of data": f"{hours:.1f} h of " + (f"music trials (from {summary})" if summary else
                                                    f"EEG recorded in {', '.join(datasets)} (EDF sizes; an upper "
                                                    "bound on the music windows)"),
-        "epochs": epochs, "utilisation of peak": utilisation, "EEG channels": channels,
+        "epochs": epochs, "utilisation of peak": utilisation, "EEG channels": len(channels),
         "GPU peaks (TFLOP/s) and prices ($/h)": {g.name: [g.peak_tflops, g.price_per_hour] for g in targets},
         "budget": f"${budget_usd:g} cloud; WCSS grant {grant_h:g} GPU-h",
     }

@@ -46,16 +46,21 @@ class Measurement:
         return asdict(self)
 
 
-def data_info(cfg: TrainConfig, pre: dict[str, Any]) -> dict[str, Any]:
+def input_channels(cfg: TrainConfig, eeg_channels: list[str]) -> list[str]:
+    """The model's input channels: the dataset's EEG channels, EEGPT's vocabulary, or Daly's source features."""
+    if cfg.data.eeg_array == "sources":
+        return [f"source{i}" for i in range(DALY_SOURCES)]
+    if cfg.data.channels == "eegpt":
+        from eeg2music.data.channels import eegpt_vocabulary
+
+        return eegpt_vocabulary()
+    return eeg_channels
+
+
+def data_info(cfg: TrainConfig, pre: dict[str, Any], channels: list[str]) -> dict[str, Any]:
     rates = {"eeg": cfg.data.rate, "audio": cfg.data.audio_rate or pre["audio_rate"],
              "mel": pre["mel_rate"], "envelope": pre["envelope_rate"]}
-    return {"rates": rates, "n_mels": pre["n_mels"]}
-
-
-def n_inputs(cfg: TrainConfig, eeg_channels: int) -> int:
-    if cfg.data.eeg_array == "sources":
-        return DALY_SOURCES
-    return EEGPT_CHANNELS if cfg.data.channels == "eegpt" else eeg_channels
+    return {"rates": rates, "n_mels": pre["n_mels"], "channels": channels, "eeg_unit": cfg.data.eeg_unit}
 
 
 def batch(cfg: TrainConfig, info: dict[str, Any], inputs: int, device: torch.device, b: int
@@ -77,14 +82,17 @@ def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def measure(config: Path, pre: dict[str, Any], eeg_channels: int, repeats: int = 2, cpu_batch: int = 2
+def measure(config: Path, pre: dict[str, Any], eeg_channels: list[str], repeats: int = 2, cpu_batch: int = 2
             ) -> Measurement:
     cfg = load_config(config)
     dist = distributed.setup()
-    info = data_info(cfg, pre)
-    inputs = n_inputs(cfg, eeg_channels)
+    channels = input_channels(cfg, eeg_channels)
+    info = data_info(cfg, pre, channels)
+    inputs = len(channels)
     model = registry.build(cfg.model, inputs, info, source=str(config)).to(dist.device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr)
+    params = model.param_groups(cfg.optim.lr) if hasattr(model, "param_groups") else \
+        [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.optim.lr)
     cuda = dist.device.type == "cuda"
     b = cfg.batch_size if cuda else min(cfg.batch_size, cpu_batch)
     scale = cfg.batch_size / b

@@ -108,11 +108,12 @@ class WindowDataset(Dataset):
         self._readers: dict[tuple[str, str], WindowReader] = {}
 
     def data_info(self) -> dict[str, Any]:
-        """Rates (Hz) of the EEG and of each target as this dataset delivers them, and the mel size."""
+        """Rates (Hz) of the EEG and of each target as this dataset delivers them, the mel size, the input channel
+        names and the EEG unit (foundation models check both against their pretraining)."""
         info = self.stores[self.entries[0].store]
         return {"rates": {"eeg": self.cfg.rate, "audio": self.cfg.audio_rate or info.audio_rate,
                           "envelope": info.envelope_rate, "mel": info.mel_rate},
-                "n_mels": info.n_mels}
+                "n_mels": info.n_mels, "channels": list(self.channel_map.names), "eeg_unit": self.cfg.eeg_unit}
 
     def __len__(self) -> int:
         return int(self.starts.size)

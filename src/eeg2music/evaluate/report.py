@@ -139,11 +139,13 @@ def experiment_page(metrics_path: Path, out_dir: Path, audio_dir: Path | None = 
     return out_dir / "index.html"
 
 
-def comparison_page(metrics: dict[str, Path], baseline: str, out: Path, key: str = "rank_accuracy") -> Path:
+def comparison_table(metrics: dict[str, Path], baseline: str, key: str = "rank_accuracy") -> tuple[str, dict]:
+    """The comparison table (every metric with its p, and a paired test across subjects against the baseline) and
+    the loaded metrics; shared by the comparison page and the study report."""
     runs = {name: load(p) for name, p in metrics.items()}
     if baseline not in runs:
         raise InputError(None, f"baseline {baseline!r} is not among the experiments {sorted(runs)}",
-                         "set report.baseline to one of them")
+                         "set evaluate.baseline to one of them")
     names = sorted({m for r in runs.values() for m in r["metrics"]})
     rows = []
     for exp, r in runs.items():
@@ -157,11 +159,16 @@ def comparison_page(metrics: dict[str, Path], baseline: str, out: Path, key: str
             t = paired_test(r["metrics"][key]["per_subject"], runs[baseline]["metrics"][key]["per_subject"])
             row.append(f"Δ {t['mean_difference']:+.3f}, p {t['p']:.3f} (n={t['n_subjects']})")
         rows.append(row)
+    caption = (f"<p>Same splits and metrics for every model; the last column is a Wilcoxon signed-rank test across "
+               f"subjects of {key} against {html.escape(baseline)}.</p>")
+    return caption + _table(["experiment", *names, f"vs {baseline}"], rows, "comparison"), runs
+
+
+def comparison_page(metrics: dict[str, Path], baseline: str, out: Path, key: str = "rank_accuracy") -> Path:
+    table, runs = comparison_table(metrics, baseline, key)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>comparison</title>{STYLE}</head><body>"
-                   f"<h1>Model comparison</h1><p>Same splits and metrics for every model; the last column is a "
-                   f"Wilcoxon signed-rank test across subjects of {key} against {html.escape(baseline)}.</p>"
-                   + _table(["experiment", *names, f"vs {baseline}"], rows, "comparison")
+                   f"<h1>Model comparison</h1>" + table
                    + "".join(f"<p><a href='{e}/index.html'>{html.escape(e)}</a></p>" for e in runs)
                    + "</body></html>")
     (out.parent / "comparison.json").write_text(json.dumps({e: {n: r["metrics"][n]["observed"] for n in

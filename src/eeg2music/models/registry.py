@@ -16,17 +16,19 @@ from eeg2music.errors import InputError
 def _classes() -> dict[str, type[nn.Module]]:
     from eeg2music.models.bilstm import DalyBiLSTM
     from eeg2music.models.diffwave.learner import DiffWaveDecoder
+    from eeg2music.models.eegpt.model import EEGPTDecoder
     from eeg2music.models.unet1d import UNetControl
 
-    return {"daly_bilstm": DalyBiLSTM, "diffwave": DiffWaveDecoder, "unet_control": UNetControl}
+    return {"daly_bilstm": DalyBiLSTM, "diffwave": DiffWaveDecoder, "unet_control": UNetControl,
+            "eegpt": EEGPTDecoder}
 
 
 def target_of(model_cfg: dict[str, Any]) -> str:
-    """What the named model outputs: "envelope", "mel" or "audio"."""
+    """What the named model outputs: "envelope", "mel" or "audio" (EEGPT's is chosen by its ``target:``)."""
     name = model_cfg.get("name")
     if name not in _classes():
         raise InputError(None, f"unknown model {name!r}", f"use one of {', '.join(_classes())}")
-    return _classes()[name].target
+    return model_cfg.get("target", "mel") if name == "eegpt" else _classes()[name].target
 
 
 def build(model_cfg: dict[str, Any], n_inputs: int, data_info: dict[str, Any] | None = None,
@@ -40,6 +42,8 @@ def build(model_cfg: dict[str, Any], n_inputs: int, data_info: dict[str, Any] | 
         if data_info is None:
             raise InputError(source, f"model {name} needs the data's rates", "build it from a dataset")
         kwargs |= {"rates": data_info["rates"], "n_mels": data_info["n_mels"]}
+        if name == "eegpt":  # the encoder maps channels by name and checks the unit it was pretrained on
+            kwargs |= {"channels": data_info["channels"], "eeg_unit": data_info["eeg_unit"]}
     try:
         return classes[name](n_inputs=n_inputs, **kwargs)
     except TypeError as err:

@@ -136,8 +136,10 @@ def main(cfg: TrainConfig) -> Path:
     # -- data, model, optimiser ---------------------------------------------------------------------------------
     data = WindowDataset(manifest, "train", window_config(cfg), seed=cfg.seed)
     model = registry.build(cfg.model, len(data.channel_map.names), data.data_info()).to(dist.device)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.optim.lr, betas=cfg.optim.betas,
-                            weight_decay=cfg.optim.weight_decay)
+    # Models with fine-tuning schemes (EEGPT) give their own groups: frozen parts left out, layer-wise decayed lrs.
+    params = model.param_groups(cfg.optim.lr) if hasattr(model, "param_groups") else \
+        [p for p in model.parameters() if p.requires_grad]
+    opt = torch.optim.AdamW(params, lr=cfg.optim.lr, betas=cfg.optim.betas, weight_decay=cfg.optim.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg))
     step = 0
     state = checkpoint.load_latest(run_dir, cfg.model)
@@ -188,7 +190,8 @@ def main(cfg: TrainConfig) -> Path:
                 raise NonFiniteError(f"step {step}: loss is {loss.item()} for batch [{describe(batch)}]")
             opt.zero_grad(set_to_none=True)
             loss.backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.optim.grad_clip)
+            grad_norm = torch.nn.utils.clip_grad_norm_([p for p in model.parameters() if p.requires_grad],
+                                                       cfg.optim.grad_clip)
             if not torch.isfinite(grad_norm):
                 raise NonFiniteError(f"step {step}: gradient norm is {grad_norm.item()} for batch "
                                      f"[{describe(batch)}]")

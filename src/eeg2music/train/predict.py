@@ -88,19 +88,28 @@ def predict(run_dir: Path, out: Path, part: str = "test", manifest: Path | None 
                        fields["mel_true"] or None, info["rates"]["mel"]).save(out)
 
 
+def _samples(value: str) -> int:
+    if int(value) < 1:
+        raise argparse.ArgumentTypeError("must be at least 1")
+    return int(value)
+
+
+def decoding_arguments(p: argparse.ArgumentParser) -> None:
+    """``--part``, ``--samples`` and ``--steps``: shared by every command that decodes a split part."""
+    p.add_argument("--part", default="test", choices=("train", "val", "test"))
+    p.add_argument("--samples", type=_samples, default=1, help="waveform models: samples per trial (seeds 0…K-1)")
+    p.add_argument("--steps", default="fast", choices=("fast", "full"), help="waveform models: sampler schedule")
+
+
 @one_line_errors
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eeg2music.train.predict", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run-dir", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
-    p.add_argument("--part", default="test", choices=("train", "val", "test"))
     p.add_argument("--manifest", type=Path, help="default: the one the model was trained on")
-    p.add_argument("--samples", type=int, default=1, help="waveform models: samples per trial (seeds 0…K-1)")
-    p.add_argument("--steps", default="fast", choices=("fast", "full"), help="waveform models: sampler schedule")
+    decoding_arguments(p)
     a = p.parse_args(argv)
-    if a.samples < 1:
-        p.error("--samples must be at least 1")
     predict(a.run_dir, a.out, a.part, a.manifest, a.samples, a.steps)
     return 0
 

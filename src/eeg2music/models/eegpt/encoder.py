@@ -1,0 +1,109 @@
+"""braindecode's EEGPT encoder, built for a dataset's channels, with EEGPT's input contract checked up front.
+
+The contract, from the authors' pretraining code: 256 Hz, average reference, **millivolts** (their loaders multiply
+volts by 1e3), windows cut into 64-sample patches with stride 64 (braindecode defaults to stride 32; the released
+weights were trained with 64). Wrong scaling is the classic trap with this model: microvolts are 1000× too large and
+the pretrained features saturate without any error, so the unit is checked here rather than trusted.
+
+Channels reach the encoder in one of two ways (``adapter``):
+
+* ``intersection``: the dataset's channels that EEGPT knows (old 10-20 names were renamed in preprocessing,
+  ``T3`` → ``T7``), each with its pretrained channel embedding; unknown channels are dropped and listed.
+* ``projection``: braindecode's learnable, norm-constrained 1×1 convolution from every input channel onto the 19
+  standard channels of the authors' linear probe.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from eeg2music.errors import InputError
+
+EEGPT_RATE = 256
+EEGPT_UNIT = "mV"
+ADAPTERS = ("intersection", "projection")
+LARGE = {"embed_dim": 512, "depth": 8, "num_heads": 8, "embed_num": 4, "patch_size": 64}  # the released checkpoint
+
+
+def _braindecode():
+    # braindecode 1.8 builds MNE's standard_1020 montage at import (deprecated in MNE 1.13): not ours, only noise
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", (FutureWarning, DeprecationWarning))
+        from braindecode.models import EEGPT
+        from braindecode.models.eegpt import CHANNEL_DICT
+
+    return EEGPT, CHANNEL_DICT
+
+
+def known_channels(names: list[str]) -> tuple[list[int], list[str]]:
+    """Positions of the channels EEGPT has embeddings for, and the names it does not know."""
+    _, vocabulary = _braindecode()
+    keep = [i for i, n in enumerate(names) if n.upper() in vocabulary]
+    return keep, [n for n in names if n.upper() not in vocabulary]
+
+
+def check_contract(rates: dict[str, float], eeg_unit: str, n_times: int, patch_size: int) -> None:
+    if rates["eeg"] != EEGPT_RATE:
+        raise InputError(None, f"EEG at {rates['eeg']:g} Hz; EEGPT was pretrained at {EEGPT_RATE} Hz",
+                         f"set data.rate: {EEGPT_RATE} (and keep {EEGPT_RATE} in preprocess.rates)")
+    if eeg_unit != EEGPT_UNIT:
+        raise InputError(None, f"EEG in {eeg_unit}; EEGPT was pretrained on millivolts",
+                         "set data.eeg_unit: mV (µV inputs are 1000× too large and saturate the encoder silently)")
+    if n_times % patch_size:
+        raise InputError(None, f"a window of {n_times} samples is not a multiple of the {patch_size}-sample patch",
+                         f"set model.window_s so window_s × {EEGPT_RATE} is a multiple of {patch_size} (4 s = 1024)")
+
+
+class Encoder(nn.Module):
+    """EEG (B, C, T) in mV at 256 Hz → summary tokens (B, patches, embed_num, embed_dim)."""
+
+    def __init__(self, channels: list[str], n_times: int, adapter: str = "intersection", embed_dim: int = 512,
+                 depth: int = 8, num_heads: int = 8, embed_num: int = 4, patch_size: int = 64,
+                 drop_path: float = 0.0) -> None:
+        super().__init__()
+        if adapter not in ADAPTERS:
+            raise InputError(None, f"unknown adapter {adapter!r}", f"use one of {', '.join(ADAPTERS)}")
+        eegpt, _ = _braindecode()
+        keep, unknown = known_channels(channels) if adapter == "intersection" else (list(range(len(channels))), [])
+        if not keep:
+            raise InputError(None, f"none of the channels {channels[:6]}{'…' if len(channels) > 6 else ''} is one "
+                                   "EEGPT knows", "use model.adapter: projection, or rename the channels to 10-05")
+        self.unknown = unknown  # dropped channels, reported by the trainer
+        self.register_buffer("keep", torch.tensor(keep, dtype=torch.long), persistent=False)
+        kept = [channels[i] for i in keep]
+        args: dict[str, Any] = dict(n_times=n_times, sfreq=EEGPT_RATE, patch_size=patch_size, patch_stride=patch_size,
+                                    embed_dim=embed_dim, depth=depth, num_heads=num_heads, embed_num=embed_num,
+                                    drop_path_rate=drop_path, return_encoder_output=True)
+        if adapter == "intersection":
+            args |= dict(n_chans=len(kept), chs_info=[{"ch_name": n.upper()} for n in kept], chan_proj_type="none")
+        else:
+            args |= dict(n_chans=len(kept), chan_proj_type="conv1d_constraint")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", (FutureWarning, DeprecationWarning))
+            self.net = eegpt(**args)
+        self.n_times, self.patch_size, self.embed_num, self.embed_dim = n_times, patch_size, embed_num, embed_dim
+        self.depth = depth
+
+    @property
+    def blocks(self) -> nn.ModuleList:
+        return self.net.target_encoder.blocks
+
+    def load_pretrained(self, source: str | Path, allow_download: bool = False) -> str:
+        """Load ``target_encoder.`` weights (either released form); returns the load report's summary line."""
+        from eeg2music.models.eegpt.weights import encoder_state, read_state
+
+        target = self.net.target_encoder
+        state, report = encoder_state(read_state(source, allow_download), target.state_dict(), str(source))
+        target.load_state_dict(state, strict=True)
+        return report.summary()
+
+    def forward(self, eeg: torch.Tensor) -> torch.Tensor:
+        if eeg.shape[-1] != self.n_times:
+            raise InputError(None, f"EEG window of {eeg.shape[-1]} samples, the encoder was built for {self.n_times}",
+                             "make data.window_s equal model.window_s")
+        return self.net(eeg.index_select(1, self.keep))

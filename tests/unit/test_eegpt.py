@@ -1,0 +1,167 @@
+"""Model A's encoder: pretrained weights in both released layouts, the forward against braindecode's reference, the
+input contract, fine-tuning schemes, and the errors a user meets first."""
+
+from __future__ import annotations
+
+import re
+import warnings
+
+import pytest
+import torch
+from safetensors.torch import save_file
+
+from eeg2music.errors import InputError
+from eeg2music.models.eegpt.encoder import Encoder
+from eeg2music.models.eegpt.model import EEGPTDecoder
+
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore")
+    from braindecode.models import EEGPT
+    from braindecode.models.eegpt import _EEGTransformer
+
+TINY = {"embed_dim": 32, "depth": 2, "num_heads": 4, "embed_num": 2, "patch_size": 64}
+LARGE = {"embed_dim": 512, "depth": 8, "num_heads": 8, "embed_num": 4, "patch_size": 64}
+CHANNELS = ["FP1", "FZ", "C3", "CZ", "C4", "TP9", "PZ", "O1", "O2"]  # TP9: not in EEGPT's vocabulary
+RATES = {"eeg": 256, "mel": 100, "envelope": 100, "audio": 16000}
+
+
+def write_lightning_checkpoint(path, size: dict, seed: int = 0) -> dict[str, torch.Tensor]:
+    """A randomly initialised checkpoint in the authors' Lightning layout: online encoder, momentum target
+    encoder, predictor and reconstructor, as their pretraining saves it (58 channels, 4 s at 256 Hz)."""
+    torch.manual_seed(seed)
+    encoder = _EEGTransformer(n_chans=58, n_times=1024, patch_size=size["patch_size"], patch_stride=size["patch_size"],
+                              embed_dim=size["embed_dim"], embed_num=size["embed_num"], depth=size["depth"],
+                              num_heads=size["num_heads"], norm_layer=torch.nn.LayerNorm)
+    target = {f"target_encoder.{k}": v.clone() for k, v in encoder.state_dict().items()}
+    state = {**{f"encoder.{k}": torch.randn_like(v) for k, v in encoder.state_dict().items()}, **target,
+             "predictor.mask_token": torch.zeros(1, 1, size["embed_num"], 16),
+             "predictor.predictor_embed.weight": torch.randn(16, size["embed_dim"]),
+             "reconstructor.mask_token": torch.zeros(1, 1, 16),
+             "reconstructor.reconstructor_proj.weight": torch.randn(size["patch_size"], 16)}
+    torch.save({"epoch": 199, "global_step": 1000, "pytorch-lightning_version": "1.9.5", "state_dict": state}, path)
+    return target
+
+
+def reference(size: dict, channels: list[str], state: dict[str, torch.Tensor]) -> EEGPT:
+    """braindecode's EEGPT built directly, loaded the way the authors' linear-probe scripts do (k[15:])."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = EEGPT(n_chans=len(channels), n_times=1024, sfreq=256, chs_info=[{"ch_name": c} for c in channels],
+                      patch_size=size["patch_size"], patch_stride=size["patch_size"], embed_dim=size["embed_dim"],
+                      depth=size["depth"], num_heads=size["num_heads"], embed_num=size["embed_num"],
+                      chan_proj_type="none", return_encoder_output=True)
+    model.target_encoder.load_state_dict({k[15:]: v for k, v in state.items()})
+    return model.eval()
+
+
+@pytest.mark.parametrize("size", [TINY, LARGE], ids=["tiny", "large"])
+def test_original_checkpoint_loads_every_encoder_key_and_matches_braindecode(tmp_path, size):
+    ckpt = tmp_path / "eegpt_mcae_58chs_4s_large4E.ckpt"
+    state = write_lightning_checkpoint(ckpt, size)
+    ours = Encoder(CHANNELS, 1024, **size).eval()
+    report = ours.load_pretrained(ckpt)
+    n_encoder = len(ours.net.target_encoder.state_dict())
+    assert f"{n_encoder} encoder tensors loaded" in report and "0 unexpected" in report
+    assert ours.unknown == ["TP9"]
+    for k, v in ours.net.target_encoder.state_dict().items():
+        assert torch.equal(v, state[f"target_encoder.{k}"]), k
+    known = [c for c in CHANNELS if c != "TP9"]
+    ref = reference(size, known, state)
+    x = torch.randn(2, len(CHANNELS), 1024) * 0.02  # ~20 µV in mV
+    with torch.no_grad():
+        expected = ref(x[:, [CHANNELS.index(c) for c in known]])
+        got = ours(x)
+    assert got.shape == (2, 16, size["embed_num"], size["embed_dim"])
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-6)
+
+
+def test_braindecode_directory_loads_the_same_encoder(tmp_path):
+    # braindecode's converted form: config.json + model.safetensors with target_encoder.* keys
+    ckpt = tmp_path / "orig.ckpt"
+    state = write_lightning_checkpoint(ckpt, TINY, seed=3)
+    folder = tmp_path / "eegpt-pretrained"
+    folder.mkdir()
+    save_file({**state, "final_layer.probe1.bias": torch.zeros(16), "chans_id": torch.zeros(1, 19)},
+              str(folder / "model.safetensors"))
+    (folder / "config.json").write_text('{"patch_size": 64, "embed_dim": 32}')
+    from_dir = Encoder(CHANNELS, 1024, **TINY).eval()
+    report = from_dir.load_pretrained(folder)
+    assert "2 pretraining/head tensors ignored" in report and "0 unexpected" in report
+    from_ckpt = Encoder(CHANNELS, 1024, **TINY).eval()
+    from_ckpt.load_pretrained(ckpt)
+    x = torch.randn(1, len(CHANNELS), 1024) * 0.02
+    with torch.no_grad():
+        torch.testing.assert_close(from_dir(x), from_ckpt(x))
+
+
+def test_checkpoint_of_another_architecture_is_refused(tmp_path):
+    other = tmp_path / "labram.ckpt"
+    torch.save({"state_dict": {"student.blocks.0.attn.qkv.weight": torch.zeros(3, 3),
+                               "student.patch_embed.proj.weight": torch.zeros(3, 1)}}, other)
+    with pytest.raises(InputError, match="not an EEGPT checkpoint") as err:
+        Encoder(CHANNELS, 1024, **TINY).load_pretrained(other)
+    assert "labram.ckpt" in str(err.value)
+    large = tmp_path / "large.ckpt"
+    write_lightning_checkpoint(large, LARGE)
+    with pytest.raises(InputError, match=re.escape("other shapes than the configured encoder")):
+        Encoder(CHANNELS, 1024, **TINY).load_pretrained(large)
+    with pytest.raises(InputError, match="does not exist"):
+        Encoder(CHANNELS, 1024, **TINY).load_pretrained(tmp_path / "missing.ckpt")
+    with pytest.raises(InputError, match="allow_download"):
+        Encoder(CHANNELS, 1024, **TINY).load_pretrained("braindecode/eegpt-pretrained")
+
+
+def decoder(**changes) -> EEGPTDecoder:
+    args = dict(n_inputs=len(CHANNELS), rates=RATES, n_mels=8, channels=CHANNELS, eeg_unit="mV", head_dim=16,
+                **{k: v for k, v in TINY.items()})
+    return EEGPTDecoder(**(args | changes))
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"channels": ["TP9", "TP10", "X1"], "n_inputs": 3}, "none of the channels"),
+    ({"window_s": 3.9}, "not a multiple of the 64-sample patch"),
+    ({"eeg_unit": "uV"}, "pretrained on millivolts"),
+    ({"rates": RATES | {"eeg": 100}}, "pretrained at 256 Hz"),
+    ({"finetune": "lora"}, "unknown finetune scheme"),
+])
+def test_bad_input_is_one_clear_error(changes, message):
+    with pytest.raises(InputError, match=re.escape(message)):
+        decoder(**changes)
+
+
+def test_projection_adapter_takes_channels_it_does_not_know():
+    model = decoder(channels=["TP9", "TP10", "X1"], n_inputs=3, adapter="projection")
+    batch = {"eeg": torch.randn(2, 3, 1024) * 0.02, "mel": torch.randn(2, 8, 400) - 5}
+    assert torch.isfinite(model(batch))
+
+
+def test_finetune_schemes_train_what_they_say():
+    probe, last, full = decoder(finetune="probe"), decoder(finetune="last-k", last_k=1), decoder(finetune="full")
+    trainable = lambda m: {n for n, p in m.named_parameters() if p.requires_grad}  # noqa: E731
+    assert all(n.startswith("head_") for n in trainable(probe))
+    assert {n.split(".")[4] for n in trainable(last) if ".blocks." in n} == {"1"}
+    assert trainable(full) == {n for n, _ in full.named_parameters()}
+    groups = full.param_groups(1e-3)
+    lrs = sorted(g["lr"] for g in groups)
+    assert lrs[-1] == pytest.approx(1e-3) and lrs[0] == pytest.approx(1e-3 * 0.75 ** 3)  # embeddings: decay^(d+1)
+    assert sum(len(g["params"]) for g in groups) == len(list(full.parameters()))
+    before = {n: p.detach().clone() for n, p in probe.named_parameters()}
+    opt = torch.optim.AdamW(probe.param_groups(1e-2))
+    batch = {"eeg": torch.randn(2, len(CHANNELS), 1024) * 0.02, "mel": torch.randn(2, 8, 400) - 5}
+    probe.train()
+    probe(batch).backward()
+    opt.step()
+    changed = {n for n, p in probe.named_parameters() if not torch.equal(p, before[n])}
+    assert changed and all(n.startswith("head_") for n in changed)
+
+
+def test_whole_trial_decoding_covers_every_frame_and_tokens_run_at_4_hz():
+    model = decoder().eval()
+    eeg = torch.randn(1, len(CHANNELS), 256 * 10) * 0.02  # 10 s: windows at 0, 2, 4 and 6 s
+    mel = model.predict(eeg)
+    assert mel.shape == (1, 8, 1000) and torch.isfinite(mel).all()
+    assert mel[..., -25:].std() > 0  # the tail is decoded, not left at the padding value
+    tokens = model.tokens(eeg[..., :1024])
+    assert tokens.shape == (1, TINY["embed_num"] * TINY["embed_dim"], 16)  # 16 patches in 4 s = 4 Hz
+    env = decoder(target="envelope").eval().predict(eeg)
+    assert env.shape == (1, 1000)
