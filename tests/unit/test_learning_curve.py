@@ -99,6 +99,15 @@ def test_flat_curve_is_reported_as_no_gain():
     assert result["b_ci95"][0] < 0 < result["b_ci95"][1]
 
 
+def saved_manifest(tmp_path):
+    """A cv-by-run manifest on disk whose store folders exist (manifests refuse stores that do not)."""
+    manifest = make_split(fake_stores(n_subjects=2), "cv-by-run", fold=0)
+    for s in {e.store for e in manifest.entries}:
+        (tmp_path / s.lstrip("/")).mkdir(parents=True, exist_ok=True)
+    manifest.entries = [replace(e, store=str(tmp_path / e.store.lstrip("/"))) for e in manifest.entries]
+    return manifest.save(tmp_path / "fold-0.json")
+
+
 def test_cli_refuses_points_scored_on_other_test_trials(tmp_path):
     metrics = {}
     for name, trials in (("a", [0, 1, 2]), ("b", [0, 1, 5])):
@@ -107,11 +116,7 @@ def test_cli_refuses_points_scored_on_other_test_trials(tmp_path):
                                     "trials": [{"dataset": "x", "subject": "01", "run": "run1", "trial": t}
                                                for t in trials]}))
         metrics[name] = path
-    manifest = make_split(fake_stores(n_subjects=2), "cv-by-run", fold=0)
-    for s in {e.store for e in manifest.entries}:  # manifests refuse stores that do not exist
-        (tmp_path / s.lstrip("/")).mkdir(parents=True, exist_ok=True)
-    manifest.entries = [replace(e, store=str(tmp_path / e.store.lstrip("/"))) for e in manifest.entries]
-    man = manifest.save(tmp_path / "m.json")
+    man = saved_manifest(tmp_path)
     proc = subprocess.run([sys.executable, "-m", "eeg2music.evaluate.learning_curve", "--point", "0.5",
                            str(metrics["a"]), str(man), "--point", "1", str(metrics["b"]), str(man),
                            "--metrics", "r_time", "--target-hours", "5", "--out-dir", str(tmp_path / "out")],
@@ -119,3 +124,16 @@ def test_cli_refuses_points_scored_on_other_test_trials(tmp_path):
     assert proc.returncode == 2
     assert "a.json" in proc.stderr and "other test trials" in proc.stderr
     assert not (tmp_path / "out" / "curve.json").exists()
+
+
+def test_subsample_cli_names_the_manifest_on_a_bad_share(tmp_path):
+    path = saved_manifest(tmp_path)
+    out = tmp_path / "share" / "fold-0.json"
+    cmd = [sys.executable, "-m", "eeg2music.cli", "subsample-split", "--manifest", str(path), "--out", str(out)]
+    bad = subprocess.run([*cmd, "--fraction", "0"], capture_output=True, text=True, timeout=120)
+    assert bad.returncode == 2 and str(path) in bad.stderr and "outside (0, 1]" in bad.stderr
+    assert len(bad.stderr.strip().splitlines()) == 1 and not out.exists()
+    good = subprocess.run([*cmd, "--fraction", "0.5"], capture_output=True, text=True, timeout=120)
+    assert good.returncode == 0, good.stderr
+    kept = json.loads(out.read_text())["params"]["subsample"]
+    assert kept["fraction"] == 0.5 and 0 < kept["train_trials"] < kept["of_train_trials"]
