@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import warnings
+from pathlib import Path
 
 import pytest
 import torch
@@ -165,3 +166,73 @@ def test_whole_trial_decoding_covers_every_frame_and_tokens_run_at_4_hz():
     assert tokens.shape == (1, TINY["embed_num"] * TINY["embed_dim"], 16)  # 16 patches in 4 s = 4 Hz
     env = decoder(target="envelope").eval().predict(eeg)
     assert env.shape == (1, 1000)
+
+
+
+def joint_model(init_from=None, **eegpt_changes):
+    """Stage 4: a tiny DiffWave whose conditioner is model A itself (tokens computed from the batch's EEG)."""
+    from eeg2music.models.diffwave.learner import DiffWaveDecoder
+
+    return DiffWaveDecoder(len(CHANNELS), RATES | {"audio": 4000}, 8, conditioning="eegpt", layers=2, channels=8,
+                           cycle=2, cond_dim=8, channel_names=CHANNELS, eeg_unit="mV",
+                           eegpt={"head_dim": 16, **TINY, **eegpt_changes}, init_from=init_from)
+
+
+def test_joint_fine_tuning_trains_model_a_through_the_diffusion_loss(tmp_path):
+    a = decoder()
+    torch.save({"model": a.state_dict()}, tmp_path / "final.pt")
+    joint = joint_model(init_from=str(tmp_path))
+    for k, v in a.state_dict().items():
+        assert torch.equal(joint.conditioner.a.state_dict()[k], v), k
+    assert joint.conditioner.rate == 4 and joint.conditioner.features == TINY["embed_num"] * TINY["embed_dim"]
+    batch = {"eeg": torch.randn(2, len(CHANNELS), 1024) * 0.02, "audio": torch.rand(2, 16000) - 0.5}
+    opt = torch.optim.SGD(joint.parameters(), lr=0.1)
+    for _ in range(2):  # DiffWave's output layer starts at zero: gradients reach A from the second step on
+        opt.zero_grad()
+        torch.manual_seed(0)
+        joint(batch).backward()
+        opt.step()
+    grads = [p.grad for p in joint.conditioner.a.encoder.parameters() if p.requires_grad]
+    assert grads and all(g is not None for g in grads) and any(g.abs().sum() > 0 for g in grads)
+    with torch.no_grad():
+        audio = joint.eval().generate({"eeg": torch.randn(1, len(CHANNELS), 2560) * 0.02}, steps="fast")
+    assert audio.shape == (1, 40000) and torch.isfinite(audio).all()  # 10 s at 4 kHz from 40 tokens
+
+
+def test_joint_model_refuses_a_model_a_of_other_sizes(tmp_path):
+    torch.save({"model": decoder(embed_dim=16).state_dict()}, tmp_path / "final.pt")
+    with pytest.raises(InputError, match="is not a model A with this configuration"):
+        joint_model(init_from=str(tmp_path))
+    with pytest.raises(InputError, match="model A's weights do not exist"):
+        joint_model(init_from=str(tmp_path / "missing"))
+
+
+def test_trial_tokens_stitch_windows_without_seams():
+    model = decoder().eval()
+    eeg = torch.randn(1, len(CHANNELS), 2560 + 30) * 0.02  # 10 s and a partial patch
+    with torch.no_grad():
+        tokens = model.trial_tokens(eeg)
+        assert tokens.shape[-1] == 40
+        torch.testing.assert_close(tokens[..., :16], model.tokens(eeg[..., :1024]))
+        torch.testing.assert_close(tokens[..., 16:32], model.tokens(eeg[..., 1024:2048]))
+        torch.testing.assert_close(tokens[..., 32:], model.tokens(eeg[..., 1536:2560])[..., 8:])
+
+
+def test_stage_4_cluster_config_builds_model_a_inside_the_vocoder(tmp_path):
+    """The cluster config of the joint stage builds (A at the released size inside DiffWave BASE) from a stage-1
+    run of model A, with the last two blocks trainable as configured."""
+    from eeg2music.models import registry
+    from eeg2music.train.config import load_config
+
+    repo = Path(__file__).resolve().parents[2]
+    cfg = load_config(repo / "config/train/cluster/eegpt_diffwave_joint.yaml")
+    a = EEGPTDecoder(len(CHANNELS), RATES, 80, CHANNELS, "mV", **cfg.model["eegpt"])
+    torch.save({"model": a.state_dict()}, tmp_path / "final.pt")
+    model_cfg = cfg.model | {"init_from": str(tmp_path)}
+    info = {"rates": RATES | {"audio": cfg.data.audio_rate}, "n_mels": 80, "channels": CHANNELS,
+            "eeg_unit": cfg.data.eeg_unit}
+    joint = registry.build(model_cfg, len(CHANNELS), info)
+    assert joint.conditioner.features == 2048 and joint.conditioner.rate == 4
+    tuned = {n.split(".")[4] for n, p in joint.conditioner.a.named_parameters()
+             if p.requires_grad and ".blocks." in n}
+    assert tuned == {"6", "7"}

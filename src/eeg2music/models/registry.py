@@ -44,6 +44,8 @@ def build(model_cfg: dict[str, Any], n_inputs: int, data_info: dict[str, Any] | 
         kwargs |= {"rates": data_info["rates"], "n_mels": data_info["n_mels"]}
         if name == "eegpt":  # the encoder maps channels by name and checks the unit it was pretrained on
             kwargs |= {"channels": data_info["channels"], "eeg_unit": data_info["eeg_unit"]}
+        elif model_cfg.get("conditioning") == "eegpt":  # model A inside the vocoder (joint fine-tuning)
+            kwargs |= {"channel_names": data_info["channels"], "eeg_unit": data_info["eeg_unit"]}
     try:
         return classes[name](n_inputs=n_inputs, **kwargs)
     except TypeError as err:

@@ -6,9 +6,13 @@ at ``conditioner.rate`` frames per second.
    encoder's output has one feature per mel band; with ``aux_weight`` > 0 it is also trained to predict the
    normalised log-mel, so the diffusion model sees a mel-like signal early in training.
 3. ``tensor``: any precomputed tensor in the batch with a stated frame rate (model A's EEGPT tokens, 4 Hz × 2048).
+4. ``eegpt``: model A itself inside B: its tokens are computed from the batch's EEG, so the diffusion loss fine-tunes
+   A and B together (stage 4 of the plan), starting from A's trained run (``init_from``).
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import torch
 from torch import nn
@@ -19,7 +23,7 @@ from eeg2music.errors import InputError
 # log-mel (natural log of power + 1e-5) → about [-1, 1.3]: silence (log 1e-5 = -11.5) maps to -1. A fixed map, not a
 # per-window z-score, so that loudness (Daly's amplitude) survives into the conditioner.
 MEL_CENTRE, MEL_SCALE = -5.75, 5.75
-MODES = ("mel", "eeg", "tensor", "none")
+MODES = ("mel", "eeg", "tensor", "eegpt", "none")
 
 
 def normalise_mel(log_mel: torch.Tensor) -> torch.Tensor:
@@ -79,8 +83,42 @@ class TensorConditioner(nn.Module):
         return cond
 
 
+class EEGPTConditioner(nn.Module):
+    """Model A's tokens, (B, embed_num · embed_dim, patches) at 256 / 64 = 4 Hz, with A's weights trainable."""
+
+    def __init__(self, n_inputs: int, n_mels: int, rates: dict[str, float], channels: list[str], eeg_unit: str,
+                 eegpt: dict, init_from: str | None = None) -> None:
+        super().__init__()
+        from eeg2music.models.eegpt.model import EEGPTDecoder
+
+        self.a = EEGPTDecoder(n_inputs, rates, n_mels, channels, eeg_unit, **eegpt)
+        if init_from:
+            self._load(Path(init_from))
+        self.features = self.a.encoder.embed_num * self.a.encoder.embed_dim
+        self.rate = rates["eeg"] / self.a.encoder.patch_size
+
+    def _load(self, run: Path) -> None:
+        final = run / "final.pt" if run.is_dir() else run
+        if not final.exists():
+            raise InputError(final, "model A's weights do not exist",
+                             "train model A first (stage 1), or unset init_from")
+        state = torch.load(final, map_location="cpu", weights_only=False)["model"]
+        try:
+            self.a.load_state_dict(state)
+        except RuntimeError as err:
+            raise InputError(final, f"is not a model A with this configuration ({str(err).splitlines()[0]})",
+                             "give model.eegpt the same sizes as model A's config") from err
+
+    def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        return self.a.trial_tokens(batch["eeg"].float())
+
+
 def build(mode: str, n_inputs: int, n_mels: int, rates: dict[str, float], encoder_channels: int = 64,
-          tensor_key: str = "features", tensor_features: int = 2048, tensor_rate: float = 4.0) -> nn.Module | None:
+          tensor_key: str = "features", tensor_features: int = 2048, tensor_rate: float = 4.0,
+          channels: list[str] | None = None, eeg_unit: str = "uV", eegpt: dict | None = None,
+          init_from: str | None = None) -> nn.Module | None:
+    if mode == "eegpt":
+        return EEGPTConditioner(n_inputs, n_mels, rates, channels or [], eeg_unit, eegpt or {}, init_from)
     if mode == "mel":
         return MelConditioner(n_mels, rates["mel"])
     if mode == "eeg":

@@ -25,15 +25,19 @@ class DiffWaveDecoder(nn.Module):
                  layers: int = 30, channels: int = 64, cycle: int = 10, kernel: int = 3, encoder_channels: int = 64,
                  aux_weight: float = 1.0, tensor_key: str = "features", tensor_features: int = 2048,
                  tensor_rate: float = 4.0, betas: list[float] | None = None, chunk_s: float = 0.25,
-                 chunk_batch: int = 32, cond_dim: int | None = None) -> None:
+                 chunk_batch: int = 32, cond_dim: int | None = None, channel_names: list[str] | None = None,
+                 eeg_unit: str = "uV", eegpt: dict | None = None, init_from: str | None = None) -> None:
         """``cond_dim``: project the conditioner to this many features at frame rate before upsampling (not in
-        the paper; makes small CPU models several times cheaper when the conditioner is wide). None = DiffWave."""
+        the paper; makes small CPU models several times cheaper when the conditioner is wide). None = DiffWave.
+        ``eegpt`` / ``init_from`` (conditioning ``eegpt``): model A's arguments and its trained run directory;
+        ``channel_names`` and ``eeg_unit`` come from the data."""
         super().__init__()
         self.chunk, self.chunk_batch = max(1, round(chunk_s * rates["audio"])), chunk_batch
         self.audio_rate = rates["audio"]
         self.conditioning, self.aux_weight = conditioning, aux_weight
         self.conditioner = conditioners.build(conditioning, n_inputs, n_mels, rates, encoder_channels, tensor_key,
-                                              tensor_features, tensor_rate)
+                                              tensor_features, tensor_rate, channel_names, eeg_unit, eegpt,
+                                              init_from)
         cond = self.conditioner
         stages = upsample_stages(cond.rate, self.audio_rate) if cond is not None else None
         self.bottleneck = nn.Conv1d(cond.features, cond_dim, 1) if cond is not None and cond_dim else None

@@ -112,6 +112,25 @@ class EEGPTDecoder(nn.Module):
         """(B, C, T) → (B, embed_num · embed_dim, patches): the 4 Hz conditioner for the vocoder."""
         return self.encoder(eeg.float()).flatten(2).transpose(1, 2)
 
+    def trial_tokens(self, eeg: torch.Tensor) -> torch.Tensor:
+        """Tokens of a signal of any length of at least one window: windows one window apart, the last one flush
+        with the end (cut to whole patches); each patch's tokens come from the first window that covers it."""
+        n, p = self.encoder.n_times, self.encoder.patch_size
+        t = eeg.shape[-1] // p * p
+        if t < n:
+            raise InputError(None, f"{eeg.shape[-1]} EEG samples are shorter than the {n}-sample window",
+                             "condition on windows at least as long as model A's")
+        starts = list(range(0, t - n + 1, n))
+        if starts[-1] != t - n:
+            starts.append(t - n)
+        pieces, done = [], 0
+        for s in starts:
+            tokens = self.tokens(eeg[..., s:s + n])
+            first = done - s // p
+            pieces.append(tokens[..., first:])
+            done = (s + n) // p
+        return torch.cat(pieces, dim=-1)
+
     def _frames(self, eeg: torch.Tensor) -> torch.Tensor:
         """One window → (B, n_out, frames), normalised (mel) or z-scored (amplitude)."""
         h = F.gelu(self.head_in(self.tokens(eeg).transpose(1, 2)))  # (B, N, H)
