@@ -176,29 +176,26 @@ def fraction_predictions(wildcards):
     return [f"results/predictions/{wildcards.exp}/{protocol}/fold-{k}.npz" for k in learning_folds(wildcards.exp)]
 
 
+def curve_files(exp):
+    """Per point of an experiment's learning curve: (fraction, its metrics.json, its fold manifests); the
+    experiment's own evaluation on the full split is the 100 % point."""
+    folds = learning_folds(exp)
+
+    def manifests(split):
+        return [f"results/splits/{split}/fold-{k}.json" for k in folds]
+
+    points = [(f"{f:g}", f"results/learning/{exp}/train{f:g}/metrics.json", manifests(learning_split(exp, f)))
+              for f in LEARNING["fractions"]]
+    return points + [("1", f"results/evaluate/{exp}/metrics.json", manifests(EXPERIMENTS[exp]["split"]))]
+
+
 def curve_points(wildcards):
-    """`--point FRACTION METRICS MANIFEST…` for every share, the experiment's own evaluation being the 100 % one."""
-    exp = wildcards.exp
-    split = EXPERIMENTS[exp]["split"]
-    points = []
-    for f in LEARNING["fractions"]:
-        manifests = " ".join(f"results/splits/{learning_split(exp, f)}/fold-{k}.json" for k in learning_folds(exp))
-        points.append(f"--point {f:g} results/learning/{exp}/train{f:g}/metrics.json {manifests}")
-    manifests = " ".join(f"results/splits/{split}/fold-{k}.json" for k in learning_folds(exp))
-    points.append(f"--point 1 results/evaluate/{exp}/metrics.json {manifests}")
-    return " ".join(points)
+    """`--point FRACTION METRICS MANIFEST…` for every point."""
+    return " ".join(f"--point {f} {m} {' '.join(ms)}" for f, m, ms in curve_files(wildcards.exp))
 
 
 def curve_inputs(wildcards):
-    exp = wildcards.exp
-    split = EXPERIMENTS[exp]["split"]
-    return (
-        [f"results/learning/{exp}/train{f:g}/metrics.json" for f in LEARNING["fractions"]]
-        + [f"results/splits/{learning_split(exp, f)}/fold-{k}.json" for f in LEARNING["fractions"]
-           for k in learning_folds(exp)]
-        + [f"results/evaluate/{exp}/metrics.json"]
-        + [f"results/splits/{split}/fold-{k}.json" for k in learning_folds(exp)]
-    )
+    return [path for _, m, ms in curve_files(wildcards.exp) for path in (m, *ms)]
 
 
 def learning_target():

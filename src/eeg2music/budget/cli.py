@@ -8,7 +8,6 @@ Writes ``budget.tsv`` (one row per experiment × target), ``budget.json`` (measu
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import os
 import sys
@@ -78,10 +77,11 @@ def markdown(rows: list[Projection], budget_usd: float, grant_h: float, assumpti
 
 def eeg_channel_names(dataset: str) -> list[str]:
     """The real dataset's EEG channel names (its packaged channels.tsv), spelled as preprocessing stores them."""
+    from eeg2music.io.bids import read_tsv
     from eeg2music.preprocess.channels import normalise_channel_name
 
-    with (TEMPLATES / dataset / "channels.tsv").open() as f:
-        return [normalise_channel_name(r["name"]) for r in csv.DictReader(f, delimiter="\t") if r["type"] == "EEG"]
+    return [normalise_channel_name(r["name"]) for r in read_tsv(TEMPLATES / dataset / "channels.tsv")
+            if r["type"] == "EEG"]
 
 
 def run(configs: list[Path], pre: dict, datasets: list[str], summary: Path | None, gpus: list[str],

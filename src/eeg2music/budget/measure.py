@@ -24,7 +24,6 @@ from eeg2music.train import distributed
 from eeg2music.train.config import TrainConfig, load_config
 
 DALY_SOURCES = 124  # 31 ICA components × 4 source locations (Daly 2023)
-EEGPT_CHANNELS = 62
 
 
 @dataclass
@@ -90,9 +89,7 @@ def measure(config: Path, pre: dict[str, Any], eeg_channels: list[str], repeats:
     info = data_info(cfg, pre, channels)
     inputs = len(channels)
     model = registry.build(cfg.model, inputs, info, source=str(config)).to(dist.device)
-    params = model.param_groups(cfg.optim.lr) if hasattr(model, "param_groups") else \
-        [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.optim.lr)
+    opt = torch.optim.AdamW(registry.trainable_groups(model, cfg.optim.lr), lr=cfg.optim.lr)
     cuda = dist.device.type == "cuda"
     b = cfg.batch_size if cuda else min(cfg.batch_size, cpu_batch)
     scale = cfg.batch_size / b

@@ -52,6 +52,11 @@ class Manifest:
     def part(self, name: str) -> list[Entry]:
         return [e for e in self.entries if e.part == name]
 
+    def hours(self, part: str | None = None) -> float:
+        """Hours of EEG in one part, or in the whole manifest."""
+        entries = self.entries if part is None else self.part(part)
+        return sum(e.stop_s - e.start_s for e in entries) / 3600
+
     def save(self, path: Path) -> Path:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)

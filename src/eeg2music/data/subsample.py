@@ -59,7 +59,7 @@ def subsample(manifest: Manifest, fraction: float, unit: str = "trials", seed: i
 
 def train_hours(manifest: Manifest) -> float:
     """Hours of EEG in the training part: the learning curve's x axis."""
-    return sum(e.stop_s - e.start_s for e in manifest.part("train")) / 3600
+    return manifest.hours("train")
 
 
 @one_line_errors

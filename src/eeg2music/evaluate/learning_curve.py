@@ -34,6 +34,7 @@ from eeg2music.data.splits import Manifest
 from eeg2music.data.subsample import train_hours
 from eeg2music.errors import InputError, one_line_errors
 from eeg2music.evaluate.evaluate import load
+from eeg2music.evaluate.predictions import trial_key
 
 CEILING = 1.0
 MIN_GAP = 1e-4  # a point at the ceiling would have log(0); it is held just below
@@ -46,10 +47,6 @@ class Point:
     trials: np.ndarray  # per test trial, one column per metric: (n_trials, n_metrics)
 
 
-def _trial_key(t: dict) -> tuple:
-    return (t.get("dataset"), t.get("subject"), t.get("run"), t.get("trial"))
-
-
 def read_point(fraction: float, metrics_path: Path, manifests: list[Path], names: list[str]) -> tuple[Point, list]:
     summary = load(metrics_path)
     missing = [n for n in names if n not in summary["metrics"]]
@@ -58,7 +55,7 @@ def read_point(fraction: float, metrics_path: Path, manifests: list[Path], names
                          "pick learning_curve.metrics among them")
     scores = np.array([summary["metrics"][n]["per_trial"] for n in names]).T
     hours = float(np.mean([train_hours(Manifest.load(m)) for m in manifests]))
-    return Point(fraction, hours, scores), [_trial_key(t) for t in summary["trials"]]
+    return Point(fraction, hours, scores), [trial_key(t) for t in summary["trials"]]
 
 
 def align(points: list[tuple[Point, list]], paths: list[Path]) -> list[Point]:
@@ -99,7 +96,7 @@ def curve(points: list[Point], names: list[str], target_hours: float, n_boot: in
                  "metrics": {}}
     for j, name in enumerate(names):
         observed = np.array([p.trials[:, j].mean() for p in points])
-        boot = np.array([[p.trials[idx, j].mean() for p in points] for idx in resamples])  # (n_boot, n_points)
+        boot = np.stack([p.trials[resamples, j].mean(axis=1) for p in points], axis=1)  # (n_boot, n_points)
         a, b = fit_power_law(hours, observed)
         fits = np.array([fit_power_law(hours, row) for row in boot])
         at_target = predict(fits[:, 0], fits[:, 1], target_hours)
@@ -165,8 +162,7 @@ def target_hours_of(datasets: list[str], full_manifests: list[Path]) -> float:
     split's hours that is training (from the full-data manifests)."""
     from eeg2music.budget.project import recorded_hours
 
-    share = np.mean([train_hours(m) / (sum(e.stop_s - e.start_s for e in m.entries) / 3600)
-                     for m in map(Manifest.load, full_manifests)])
+    share = np.mean([train_hours(m) / m.hours() for m in map(Manifest.load, full_manifests)])
     return float(share * sum(recorded_hours(d) for d in datasets))
 
 

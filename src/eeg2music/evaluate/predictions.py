@@ -19,6 +19,11 @@ import numpy as np
 from eeg2music.errors import InputError
 
 
+def trial_key(meta: dict) -> tuple:
+    """What identifies a decoded trial across models and training shares: dataset, subject, run, trial."""
+    return (meta.get("dataset"), meta.get("subject"), meta.get("run"), meta.get("trial"))
+
+
 @dataclass
 class Predictions:
     pred: list[np.ndarray]

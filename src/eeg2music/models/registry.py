@@ -31,6 +31,14 @@ def target_of(model_cfg: dict[str, Any]) -> str:
     return model_cfg.get("target", "mel") if name == "eegpt" else _classes()[name].target
 
 
+def trainable_groups(model: nn.Module, lr: float) -> list:
+    """What the optimiser updates: the model's own groups when it has fine-tuning schemes (EEGPT: frozen parts
+    left out, layer-wise decayed learning rates), else every parameter that requires a gradient."""
+    if hasattr(model, "param_groups"):
+        return model.param_groups(lr)
+    return [p for p in model.parameters() if p.requires_grad]
+
+
 def build(model_cfg: dict[str, Any], n_inputs: int, data_info: dict[str, Any] | None = None,
           source: str = "experiment config") -> nn.Module:
     classes = _classes()

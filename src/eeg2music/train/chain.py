@@ -17,12 +17,8 @@ import torch
 from tqdm import tqdm
 
 from eeg2music.errors import InputError, one_line_errors
-from eeg2music.evaluate.predictions import Predictions
+from eeg2music.evaluate.predictions import Predictions, trial_key
 from eeg2music.train.predict import decode_item, decoding_arguments, load_run
-
-
-def _key(meta: dict) -> tuple:
-    return (meta["dataset"], meta["subject"], meta["run"], meta["trial"])
 
 
 def chain(encoder_run: Path, vocoder_run: Path, out: Path, part: str = "test", samples: int = 1,
@@ -37,13 +33,13 @@ def chain(encoder_run: Path, vocoder_run: Path, out: Path, part: str = "test", s
     a_info, b_info = a_data.data_info(), b_data.data_info()
     if a_info["rates"]["mel"] != b_info["rates"]["mel"] or a_info["n_mels"] != b_info["n_mels"]:
         raise InputError(vocoder_run, "A's and B's log-mels differ in rate or size", "train both on the same stores")
-    b_items = {_key(b_data[i]["meta"]): i for i in range(len(b_data))}
+    b_items = {trial_key(b_data[i]["meta"]): i for i in range(len(b_data))}
     fields: dict[str, list] = {"pred": [], "true": [], "mel_pred": [], "mel_true": []}
     meta = []
     with torch.no_grad():
         for i in tqdm(range(len(a_data)), desc="A → B", unit="trial", disable=None):
             a_item = a_data[i]
-            key = _key(a_item["meta"])
+            key = trial_key(a_item["meta"])
             if key not in b_items:
                 raise InputError(vocoder_run, f"has no test trial {key}", "decode A and B on the same split")
             b_item = b_data[b_items[key]]

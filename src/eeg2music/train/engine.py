@@ -136,10 +136,8 @@ def main(cfg: TrainConfig) -> Path:
     # -- data, model, optimiser ---------------------------------------------------------------------------------
     data = WindowDataset(manifest, "train", window_config(cfg), seed=cfg.seed)
     model = registry.build(cfg.model, len(data.channel_map.names), data.data_info()).to(dist.device)
-    # Models with fine-tuning schemes (EEGPT) give their own groups: frozen parts left out, layer-wise decayed lrs.
-    params = model.param_groups(cfg.optim.lr) if hasattr(model, "param_groups") else \
-        [p for p in model.parameters() if p.requires_grad]
-    opt = torch.optim.AdamW(params, lr=cfg.optim.lr, betas=cfg.optim.betas, weight_decay=cfg.optim.weight_decay)
+    opt = torch.optim.AdamW(registry.trainable_groups(model, cfg.optim.lr), lr=cfg.optim.lr, betas=cfg.optim.betas,
+                            weight_decay=cfg.optim.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg))
     step = 0
     state = checkpoint.load_latest(run_dir, cfg.model)

@@ -22,6 +22,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from eeg2music.data.channels import eegpt_vocabulary
 from eeg2music.errors import InputError
 
 EEGPT_RATE = 256
@@ -30,19 +31,9 @@ ADAPTERS = ("intersection", "projection")
 LARGE = {"embed_dim": 512, "depth": 8, "num_heads": 8, "embed_num": 4, "patch_size": 64}  # the released checkpoint
 
 
-def _braindecode():
-    # braindecode 1.8 builds MNE's standard_1020 montage at import (deprecated in MNE 1.13): not ours, only noise
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", (FutureWarning, DeprecationWarning))
-        from braindecode.models import EEGPT
-        from braindecode.models.eegpt import CHANNEL_DICT
-
-    return EEGPT, CHANNEL_DICT
-
-
 def known_channels(names: list[str]) -> tuple[list[int], list[str]]:
     """Positions of the channels EEGPT has embeddings for, and the names it does not know."""
-    _, vocabulary = _braindecode()
+    vocabulary = {n.upper() for n in eegpt_vocabulary()}
     keep = [i for i, n in enumerate(names) if n.upper() in vocabulary]
     return keep, [n for n in names if n.upper() not in vocabulary]
 
@@ -68,7 +59,6 @@ class Encoder(nn.Module):
         super().__init__()
         if adapter not in ADAPTERS:
             raise InputError(None, f"unknown adapter {adapter!r}", f"use one of {', '.join(ADAPTERS)}")
-        eegpt, _ = _braindecode()
         keep, unknown = known_channels(channels) if adapter == "intersection" else (list(range(len(channels))), [])
         if not keep:
             raise InputError(None, f"none of the channels {channels[:6]}{'…' if len(channels) > 6 else ''} is one "
@@ -84,8 +74,11 @@ class Encoder(nn.Module):
         else:
             args |= dict(n_chans=len(kept), chan_proj_type="conv1d_constraint")
         with warnings.catch_warnings():
+            # braindecode 1.8 builds MNE's standard_1020 montage at import (deprecated in MNE 1.13): only noise
             warnings.simplefilter("ignore", (FutureWarning, DeprecationWarning))
-            self.net = eegpt(**args)
+            from braindecode.models import EEGPT
+
+            self.net = EEGPT(**args)
         self.n_times, self.patch_size, self.embed_num, self.embed_dim = n_times, patch_size, embed_num, embed_dim
         self.depth = depth
 

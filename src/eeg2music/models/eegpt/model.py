@@ -33,6 +33,11 @@ log = logging.getLogger(__name__)
 SCHEMES = ("probe", "last-k", "full")
 
 
+def _window_starts(t: int, n: int, hop: int) -> list[int]:
+    """Starts of ``n``-sample windows ``hop`` apart over ``t`` samples, the last one flush with the end."""
+    return sorted(set(range(0, t - n + 1, hop)) | {t - n})
+
+
 class EEGPTDecoder(nn.Module):
     needs_data_info = True
 
@@ -120,11 +125,8 @@ class EEGPTDecoder(nn.Module):
         if t < n:
             raise InputError(None, f"{eeg.shape[-1]} EEG samples are shorter than the {n}-sample window",
                              "condition on windows at least as long as model A's")
-        starts = list(range(0, t - n + 1, n))
-        if starts[-1] != t - n:
-            starts.append(t - n)
         pieces, done = [], 0
-        for s in starts:
+        for s in _window_starts(t, n, n):
             tokens = self.tokens(eeg[..., s:s + n])
             first = done - s // p
             pieces.append(tokens[..., first:])
@@ -158,10 +160,9 @@ class EEGPTDecoder(nn.Module):
                              "decode trials at least one window long")
         ratio = self.per_patch / self.encoder.patch_size
         frames = round(t * ratio)
-        starts = sorted(set([*list(range(0, t - n + 1, n // 2)), t - n]))
         total = torch.zeros(eeg.shape[0], self.n_out, frames)
         count = torch.zeros(frames)
-        for s in starts:
+        for s in _window_starts(t, n, n // 2):
             part = self._frames(eeg[..., s:s + n]).float()
             a = round(s * ratio)
             b = min(a + part.shape[-1], frames)
