@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 import torch
 
 from eeg2music.errors import InputError
+from eeg2music.models import registry
+from eeg2music.models.diffwave.conditioners import mel_loss
 from eeg2music.models.diffwave.learner import DiffWaveDecoder
 from eeg2music.models.diffwave.model import DiffWaveNet, upsample_stages
 from eeg2music.models.diffwave.schedule import FAST_BETAS, TRAIN_BETAS, Schedule, aligned_steps
@@ -73,6 +77,72 @@ def test_every_conditioning_mode_trains_and_samples(mode, cond_dim):
     c = m.generate(batch, steps="full", seed=2)
     assert a.shape == (2, 500) and torch.equal(a, b) and not torch.equal(a[:, :100], c[:, :100])
     assert a.abs().max() <= 1.0
+
+
+def test_audio_gain_scales_the_diffused_waveform_and_is_undone_by_sampling():
+    """The ε target is the noise mixed into gain · audio, and generated audio comes back in [-1, 1]."""
+    torch.manual_seed(0)
+    kw = {"n_inputs": 1, "rates": RATES, "n_mels": 8, "conditioning": "mel", "layers": 2, "channels": 8, "cycle": 2}
+    plain, gained = DiffWaveDecoder(**kw), DiffWaveDecoder(**kw, audio_gain=8.0)
+    gained.load_state_dict(plain.state_dict())
+    seen = {}
+    for name, m in (("plain", plain), ("gained", gained)):
+        m.net.register_forward_hook(lambda mod, args, out, name=name: seen.__setitem__(name, args[0].detach()))
+    audio, mel = 0.05 * torch.randn(2, 1000), torch.randn(2, 8, 25)
+    for m in (plain, gained):
+        torch.manual_seed(1)  # same step and noise draw
+        m({"audio": audio, "mel": mel})
+    ab = plain.alpha_bars.sqrt()
+    # x_t = √ᾱ·g·x0 + √(1-ᾱ)·ε, so the difference of the two noisy inputs is √ᾱ·(g - 1)·x0 for the same t and ε
+    diff = seen["gained"] - seen["plain"]
+    ratio = (diff / audio).median(dim=1).values / 7.0
+    assert torch.isin(ratio.round(decimals=4), ab.round(decimals=4)).all()
+    # sampling returns audio in the original scale: the clamp is at ±gain inside, ±1 outside
+    gained.net.final.weight.data.normal_(0, 1.0)  # an untrained net that drifts: the clamp must still hold
+    out = gained.generate({"mel": mel}, steps="fast", seed=0)
+    assert out.abs().max() <= 1.0 and out.abs().max() > 1 / 8.0
+
+
+def test_mel_loss_adds_the_weighted_loudness_error():
+    """A shift common to every band (a loudness error) costs (1 + w)·d², a zero-mean spectral-shape error only d²."""
+    true = torch.randn(2, 8, 30)
+    shift = true + 0.5
+    shape = true + 0.5 * torch.tensor([1.0, -1.0] * 4)[None, :, None]
+    assert mel_loss(shift, true).item() == pytest.approx(0.25) and mel_loss(shape, true).item() == pytest.approx(0.25)
+    assert mel_loss(shift, true, 4.0).item() == pytest.approx(0.25 * 5)
+    assert mel_loss(shape, true, 4.0).item() == pytest.approx(0.25, abs=1e-6)
+
+
+def _run(tmp_path: Path, model: torch.nn.Module, name: str) -> Path:
+    run = tmp_path / name
+    run.mkdir()
+    torch.save({"model": model.state_dict()}, run / "final.pt")
+    return run
+
+
+def test_eeg_model_starts_from_the_mel_vocoder(tmp_path):
+    """vocoder_from copies the diffusion network and bottleneck of a mode-1 run; the EEG encoder stays fresh."""
+    torch.manual_seed(0)
+    kw = {"rates": RATES, "n_mels": 8, "layers": 3, "channels": 8, "cycle": 3, "cond_dim": 4}
+    vocoder = DiffWaveDecoder(n_inputs=1, conditioning="mel", **kw)
+    run = _run(tmp_path, vocoder, "vocoder")
+    fresh = DiffWaveDecoder(n_inputs=5, conditioning="eeg", **kw)
+    started = DiffWaveDecoder(n_inputs=5, conditioning="eeg", vocoder_from=str(run), **kw)
+    for key, value in vocoder.state_dict().items():
+        assert torch.equal(started.state_dict()[key], value), key
+    assert not torch.equal(fresh.net.cond_proj.weight, vocoder.net.cond_proj.weight)
+    other = _run(tmp_path, DiffWaveDecoder(n_inputs=1, conditioning="mel", **{**kw, "channels": 16}), "wide")
+    with pytest.raises(InputError, match=r"wide/final.pt.*is not a vocoder of this size"):
+        DiffWaveDecoder(n_inputs=5, conditioning="eeg", vocoder_from=str(other), **kw)
+    with pytest.raises(InputError, match=r"missing/final.pt.*the vocoder's weights do not exist"):
+        DiffWaveDecoder(n_inputs=5, conditioning="eeg", vocoder_from=str(tmp_path / "missing"), **kw)
+    # a trained run is rebuilt for decoding without reading the weights it started from
+    cfg = {"name": "diffwave", "conditioning": "eeg", **{k: v for k, v in kw.items() if k not in ("rates", "n_mels")},
+           "vocoder_from": str(tmp_path / "moved")}
+    info = {"rates": RATES, "n_mels": 8}
+    assert isinstance(registry.build(cfg, 5, info, trained=True), DiffWaveDecoder)
+    with pytest.raises(InputError, match=r"moved/final\.pt"):
+        registry.build(cfg, 5, info)
 
 
 def test_tensor_conditioner_with_wrong_width_is_named():

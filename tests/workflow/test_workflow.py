@@ -117,6 +117,9 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     cfg["evaluate"]["n_perm"] = 200
     cfg["learning_curve"]["fractions"] = [0.25, 0.5]  # 1, 2 and 3 training trials per subject and fold
     cfg["experiments"]["diffwave_eeg"]["samples"] = 2  # K > 1 samples per trial: the report's spread
+    cfg["experiments"]["eegpt_diffwave_joint"] = {  # stage 4, off by default: A inside B, started from A's run
+        "kind": "train", "config": "config/train/eegpt_diffwave_joint.yaml", "split": "cv-by-run",
+        "init": {"init_from": "eegpt_mel"}}
     (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
     shutil.copytree(REPO / "cluster", work / "cluster")
     shutil.copytree(REPO / "config/train/cluster", work / "config/train/cluster")  # the budget's cluster sizes
@@ -149,10 +152,20 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     page = (work / "results/report/diffwave_eeg/index.html").read_text()
     assert " ± " in page and "<audio controls" in page
     wavs = sorted((work / "results/audio/diffwave_eeg/cv-by-run/fold-0").glob("*.wav"))
-    assert len(wavs) == 4 and {sf.info(str(w)).samplerate for w in wavs} == {4000}
+    assert len(wavs) == 4 and {sf.info(str(w)).samplerate for w in wavs} == {2000}
     generated = sf.read(str(wavs[0]))[0] if "sample" in wavs[0].name else sf.read(str(wavs[1]))[0]
     assert np.isfinite(generated).all() and generated.std() > 0
     assert "unet_control" in report and "diffwave_vocoder" in report
+    # runs that start from another experiment's run of the same fold (init:): mode 2 from the mel vocoder, stage 4
+    # from model A, each after it in the DAG
+    for exp, param, source in (("diffwave_eeg", "vocoder_from", "diffwave_vocoder"),
+                               ("eegpt_diffwave_joint", "init_from", "eegpt_mel")):
+        for k in range(3):
+            run = work / f"results/train/{exp}/cv-by-run/fold-{k}"
+            started = yaml.safe_load((run / "config.yaml").read_text())["model"][param]
+            assert started == f"results/train/{source}/cv-by-run/fold-{k}"
+            assert (run / "final.pt").stat().st_mtime > (work / started / "final.pt").stat().st_mtime
+        assert "rank_accuracy" in json.loads((work / f"results/evaluate/{exp}/metrics.json").read_text())["metrics"]
     full = json.loads((work / "results/evaluate/linear_trf/metrics.json").read_text())
     # model A (EEGPT → log-mel) and A → B (its log-mel rendered by the vocoder), on the same splits and metrics
     a = json.loads((work / "results/evaluate/eegpt_mel/metrics.json").read_text())

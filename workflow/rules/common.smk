@@ -78,13 +78,22 @@ EXPERIMENTS = config.get("experiments", {})
 TRAINED = [e for e, c in EXPERIMENTS.items() if c["kind"] == "train"] or ["none"]
 LINEAR = [e for e, c in EXPERIMENTS.items() if c["kind"] == "linear"] or ["none"]
 CHAINED = [e for e, c in EXPERIMENTS.items() if c["kind"] == "chain"] or ["none"]
+
+
+def _check_partner(exp, key, name):
+    """A chain's model A or B, or a model's initialisation, must be a trained experiment on the same split."""
+    if name not in EXPERIMENTS or EXPERIMENTS[name]["kind"] != "train" or \
+            EXPERIMENTS[name]["split"] != EXPERIMENTS[exp]["split"] or name == exp:
+        raise InputError("config/config.yaml", f"experiments.{exp}.{key}: {name!r} is not another trained "
+                         "experiment on the same split", "name one of the kind: train experiments")
+
+
 for _exp in CHAINED:
     for _part in ("encoder", "vocoder") if _exp != "none" else ():
-        _name = EXPERIMENTS[_exp].get(_part)
-        if _name not in EXPERIMENTS or EXPERIMENTS[_name]["kind"] != "train" or \
-                EXPERIMENTS[_name]["split"] != EXPERIMENTS[_exp]["split"]:
-            raise InputError("config/config.yaml", f"experiments.{_exp}.{_part}: {_name!r} is not a trained "
-                             "experiment on the same split", "name one of the kind: train experiments")
+        _check_partner(_exp, _part, EXPERIMENTS[_exp].get(_part))
+for _exp in TRAINED:
+    for _param, _name in EXPERIMENTS.get(_exp, {}).get("init", {}).items():
+        _check_partner(_exp, f"init.{_param}", _name)
 
 
 def experiment_predictions(wildcards):
@@ -98,6 +107,22 @@ def experiment_predictions(wildcards):
 
 def train_config(wildcards):
     return EXPERIMENTS[wildcards.exp]["config"]
+
+
+def _init_runs(wildcards):
+    """Model parameter → the same fold's run directory of the experiment it starts from (``init:``)."""
+    return {param: f"results/train/{name}/{wildcards.protocol}/fold-{wildcards.fold}"
+            for param, name in EXPERIMENTS[wildcards.exp].get("init", {}).items()}
+
+
+def train_init(wildcards):
+    """Input function: the final weights of the runs this experiment starts from (none for most)."""
+    return [f"{run}/final.pt" for run in _init_runs(wildcards).values()]
+
+
+def init_flags(wildcards):
+    runs = _init_runs(wildcards)
+    return "--set " + " ".join(f"model.{param}={run}" for param, run in runs.items()) if runs else ""
 
 
 def experiment_metrics():

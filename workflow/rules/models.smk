@@ -6,11 +6,13 @@ rule train:
     input:
         manifest="results/splits/{protocol}/fold-{fold}.json",
         config=train_config,
+        init=train_init,
     output:
         "results/train/{exp}/{protocol}/fold-{fold}/final.pt",
     params:
         run_dir=subpath(output[0], parent=True),
         launcher=torch_launcher,
+        init=init_flags,
     wildcard_constraints:
         exp="|".join(TRAINED),
     threads: 2
@@ -25,7 +27,7 @@ rule train:
         "benchmarks/train/{exp}/{protocol}/fold-{fold}.tsv"
     shell:
         "{params.launcher} eeg2music.train {input.config} --run-dir {params.run_dir} --manifest {input.manifest} "
-        "> {log} 2>&1"
+        "{params.init} > {log} 2>&1"
 
 
 rule predict:

@@ -6,8 +6,10 @@ so the two cannot disagree.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+import torch
 from torch import nn
 
 from eeg2music.errors import InputError
@@ -21,6 +23,20 @@ def _classes() -> dict[str, type[nn.Module]]:
 
     return {"daly_bilstm": DalyBiLSTM, "diffwave": DiffWaveDecoder, "unet_control": UNetControl,
             "eegpt": EEGPTDecoder}
+
+
+# Arguments that load other weights into a fresh model (pretrained EEGPT, model A's run, the mel vocoder's run).
+# A trained run's own weights replace them, so rebuilding it for decoding leaves them out (``trained=True``).
+STARTING_WEIGHTS = ("weights", "init_from", "vocoder_from")
+
+
+def run_weights(run: Path, what: str, hint: str) -> tuple[Path, dict[str, Any]]:
+    """The weights file of a trained run (its directory, or a ``.pt`` file) and its model state, or a one-line
+    error naming the file."""
+    final = run if run.suffix == ".pt" else run / "final.pt"
+    if not final.exists():
+        raise InputError(final, f"{what} do not exist", hint)
+    return final, torch.load(final, map_location="cpu", weights_only=False)["model"]
 
 
 def target_of(model_cfg: dict[str, Any]) -> str:
@@ -40,12 +56,14 @@ def trainable_groups(model: nn.Module, lr: float) -> list:
 
 
 def build(model_cfg: dict[str, Any], n_inputs: int, data_info: dict[str, Any] | None = None,
-          source: str = "experiment config") -> nn.Module:
+          source: str = "experiment config", trained: bool = False) -> nn.Module:
+    """``trained``: the caller loads a trained run's weights next, so starting weights are not read."""
     classes = _classes()
     name = model_cfg.get("name")
     if name not in classes:
         raise InputError(source, f"unknown model {name!r}", f"use one of {', '.join(classes)}")
-    kwargs = {k: v for k, v in model_cfg.items() if k != "name"}
+    skip = ("name", *STARTING_WEIGHTS) if trained else ("name",)
+    kwargs = {k: v for k, v in model_cfg.items() if k not in skip}
     if getattr(classes[name], "needs_data_info", False):
         if data_info is None:
             raise InputError(source, f"model {name} needs the data's rates", "build it from a dataset")

@@ -34,6 +34,17 @@ def denormalise_mel(x: torch.Tensor) -> torch.Tensor:
     return x * MEL_SCALE + MEL_CENTRE
 
 
+def mel_loss(pred: torch.Tensor, true: torch.Tensor, loudness_weight: float = 0.0) -> torch.Tensor:
+    """MSE of (B, n_mels, frames) normalised log-mels, plus ``loudness_weight`` × the MSE of their band average.
+
+    Across 80 bands the MSE is dominated by the spectral shape (pitch, timbre), while what the EEG mostly carries is
+    the loudness over time (Daly decodes the amplitude): the extra term weights that part up."""
+    loss = F.mse_loss(pred, true)
+    if loudness_weight > 0:
+        loss = loss + loudness_weight * F.mse_loss(pred.mean(1), true.mean(1))
+    return loss
+
+
 def zscore(x: torch.Tensor, dim: int = -1, eps: float = 1e-6) -> torch.Tensor:
     return (x - x.mean(dim, keepdim=True)) / (x.std(dim, keepdim=True) + eps)
 
@@ -98,11 +109,9 @@ class EEGPTConditioner(nn.Module):
         self.rate = rates["eeg"] / self.a.encoder.patch_size
 
     def _load(self, run: Path) -> None:
-        final = run / "final.pt" if run.is_dir() else run
-        if not final.exists():
-            raise InputError(final, "model A's weights do not exist",
-                             "train model A first (stage 1), or unset init_from")
-        state = torch.load(final, map_location="cpu", weights_only=False)["model"]
+        from eeg2music.models.registry import run_weights  # deferred: the registry imports this module
+
+        final, state = run_weights(run, "model A's weights", "train model A first (stage 1), or unset init_from")
         try:
             self.a.load_state_dict(state)
         except RuntimeError as err:

@@ -1,17 +1,22 @@
 """The module the training engine drives: ``loss = model(batch)`` (ε-prediction) and ``model.generate(batch)``.
 
 Training (Ho et al. 2020; Kong et al. 2021): pick a step t, mix the clean waveform with noise at that level,
-x_t = √ᾱ_t·x_0 + √(1-ᾱ_t)·ε, and regress ε. Sampling runs the reverse chain from pure noise over the full (50) or
-fast (6) schedule, a few hundred ms (``chunk_s``) at a time. With EEG conditioning, an auxiliary loss
-trains the encoder's output toward the log-mel.
+x_t = √ᾱ_t·x_0 + √(1-ᾱ_t)·ε, and regress ε. The waveform is first multiplied by a fixed ``audio_gain``: the noise
+has unit variance, and music at an RMS of 0.05–0.1 would sit below it at almost every step, so a small model would
+learn little from most steps (a fixed gain, not a per-window one, so that loudness survives). Sampling runs the
+reverse chain from pure noise over the full (50) or fast (6) schedule, a few hundred ms (``chunk_s``) at a time.
+With EEG conditioning, an auxiliary loss trains the encoder's output toward the log-mel.
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from eeg2music.errors import InputError
 from eeg2music.models.diffwave import conditioners
 from eeg2music.models.diffwave.model import DiffWaveNet, upsample_stages
 from eeg2music.models.diffwave.schedule import TRAIN_BETAS, Schedule, aligned_steps, sampling_schedule
@@ -23,18 +28,24 @@ class DiffWaveDecoder(nn.Module):
 
     def __init__(self, n_inputs: int, rates: dict[str, float], n_mels: int, conditioning: str = "mel",
                  layers: int = 30, channels: int = 64, cycle: int = 10, kernel: int = 3, encoder_channels: int = 64,
-                 aux_weight: float = 1.0, tensor_key: str = "features", tensor_features: int = 2048,
-                 tensor_rate: float = 4.0, betas: list[float] | None = None, chunk_s: float = 0.25,
-                 chunk_batch: int = 32, cond_dim: int | None = None, channel_names: list[str] | None = None,
-                 eeg_unit: str = "uV", eegpt: dict | None = None, init_from: str | None = None) -> None:
+                 aux_weight: float = 1.0, aux_loudness_weight: float = 0.0, tensor_key: str = "features",
+                 tensor_features: int = 2048, tensor_rate: float = 4.0, betas: list[float] | None = None,
+                 chunk_s: float = 0.25, chunk_batch: int = 32, cond_dim: int | None = None, audio_gain: float = 1.0,
+                 channel_names: list[str] | None = None, eeg_unit: str = "uV", eegpt: dict | None = None,
+                 init_from: str | None = None, vocoder_from: str | None = None) -> None:
         """``cond_dim``: project the conditioner to this many features at frame rate before upsampling (not in
         the paper; makes small CPU models several times cheaper when the conditioner is wide). None = DiffWave.
+        ``audio_gain``: the waveform's scale inside the diffusion (see the module docstring); 1 = DiffWave.
+        ``aux_loudness_weight``: see ``conditioners.mel_loss``.
+        ``vocoder_from``: a trained mel-conditioned run (mode 1) whose diffusion network and bottleneck this model
+        starts from. B learns to render a mel from music alone; with a mel-like conditioner (the EEG encoder's
+        output is trained toward the normalised log-mel) what is left to learn is mostly the encoder.
         ``eegpt`` / ``init_from`` (conditioning ``eegpt``): model A's arguments and its trained run directory;
         ``channel_names`` and ``eeg_unit`` come from the data."""
         super().__init__()
         self.chunk, self.chunk_batch = max(1, round(chunk_s * rates["audio"])), chunk_batch
-        self.audio_rate = rates["audio"]
-        self.conditioning, self.aux_weight = conditioning, aux_weight
+        self.audio_rate, self.audio_gain = rates["audio"], float(audio_gain)
+        self.conditioning, self.aux_weight, self.aux_loudness_weight = conditioning, aux_weight, aux_loudness_weight
         self.conditioner = conditioners.build(conditioning, n_inputs, n_mels, rates, encoder_channels, tensor_key,
                                               tensor_features, tensor_rate, channel_names, eeg_unit, eegpt,
                                               init_from)
@@ -46,6 +57,23 @@ class DiffWaveDecoder(nn.Module):
         self.schedule = Schedule(tuple(betas or TRAIN_BETAS))
         self.register_buffer("alpha_bars", torch.tensor(self.schedule.alpha_bars, dtype=torch.float32),
                              persistent=False)
+        if vocoder_from:
+            self._load_vocoder(Path(vocoder_from))
+
+    def _load_vocoder(self, run: Path) -> None:
+        from eeg2music.models.registry import run_weights  # deferred: the registry imports this module
+
+        final, state = run_weights(run, "the vocoder's weights", "train the vocoder first, or unset vocoder_from")
+        part = {k: v for k, v in state.items() if k.startswith(("net.", "bottleneck."))}
+        try:
+            missing = self.load_state_dict(part, strict=False).missing_keys
+        except RuntimeError as err:
+            raise InputError(final, f"is not a vocoder of this size ({str(err).splitlines()[1].strip()})",
+                             "give this model the vocoder's layers, channels, cycle and cond_dim") from err
+        missing = [k for k in missing if k.startswith(("net.", "bottleneck."))]
+        if missing:
+            raise InputError(final, f"lacks {len(missing)} of this model's diffusion weights (e.g. {missing[0]})",
+                             "point vocoder_from at a mel-conditioned DiffWave run of the same size")
 
     def condition(self, batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
         """The conditioner's frames as the network takes them (through the bottleneck when there is one)."""
@@ -55,7 +83,7 @@ class DiffWaveDecoder(nn.Module):
         return self.bottleneck(cond) if self.bottleneck is not None else cond
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        audio = batch["audio"].float()
+        audio = batch["audio"].float() * self.audio_gain
         features = self.conditioner(batch) if self.conditioner is not None else None
         cond = self.bottleneck(features) if self.bottleneck is not None else features
         t = torch.randint(0, len(self.schedule), (audio.shape[0],), device=audio.device)
@@ -66,7 +94,7 @@ class DiffWaveDecoder(nn.Module):
         if self.conditioning == "eeg" and self.aux_weight > 0:
             target = conditioners.normalise_mel(batch["mel"].float())
             pred = F.interpolate(features, size=target.shape[-1], mode="linear", align_corners=False)
-            loss = loss + self.aux_weight * F.mse_loss(pred.float(), target)
+            loss = loss + self.aux_weight * conditioners.mel_loss(pred.float(), target, self.aux_loudness_weight)
         return loss
 
     def noise_estimate(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:
@@ -115,5 +143,5 @@ class DiffWaveDecoder(nn.Module):
             if s > 0:
                 sigma = ((1 - alpha_bars[s - 1]) / (1 - alpha_bars[s]) * betas[s]) ** 0.5
                 x = x + sigma * torch.randn(x.shape, generator=gen, device=device)
-            x = x.clamp(-1.0, 1.0)  # audio lives in [-1, 1]; clamping every step keeps early steps from drifting
-        return x
+            x = x.clamp(-self.audio_gain, self.audio_gain)  # audio lives in [-1, 1]: clamping keeps steps from drifting
+        return x / self.audio_gain

@@ -35,10 +35,12 @@ def clip_set(n_clips: int = 2, seconds: float = 2.0, rate: int = 4000, mel_rate:
     return ClipSet(torch.from_numpy(audio), torch.from_numpy(mel), rate, mel_rate)
 
 
-def vocoder(clips: ClipSet, layers: int = 8, channels: int = 32, cycle: int = 4) -> DiffWaveDecoder:
+def vocoder(clips: ClipSet, layers: int = 8, channels: int = 32, cycle: int = 4,
+            audio_gain: float = 8.0) -> DiffWaveDecoder:
+    """The piano clips have an RMS of about 0.07: ``audio_gain`` 8 brings them to about half the noise's scale."""
     rates = {"audio": clips.rate, "mel": clips.mel_rate, "eeg": clips.mel_rate}
     return DiffWaveDecoder(n_inputs=1, rates=rates, n_mels=clips.mel.shape[1], conditioning="mel", layers=layers,
-                           channels=channels, cycle=cycle)
+                           channels=channels, cycle=cycle, audio_gain=audio_gain)
 
 
 def fit(model: DiffWaveDecoder, clips: ClipSet, steps: int = 400, batch: int = 8, crop_frames: int = 50,

@@ -26,7 +26,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from eeg2music.errors import InputError
-from eeg2music.models.diffwave.conditioners import denormalise_mel, normalise_mel, zscore
+from eeg2music.models.diffwave.conditioners import denormalise_mel, mel_loss, normalise_mel, zscore
 from eeg2music.models.eegpt.encoder import Encoder, check_contract
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,8 @@ class EEGPTDecoder(nn.Module):
                  allow_download: bool = False, adapter: str = "intersection", finetune: str = "full",
                  last_k: int = 2, layer_decay: float = 0.75, embed_dim: int = 512, depth: int = 8,
                  num_heads: int = 8, embed_num: int = 4, patch_size: int = 64, head_dim: int = 256,
-                 context: int = 1, drop_path: float = 0.0) -> None:
+                 context: int = 1, drop_path: float = 0.0, loudness_weight: float = 0.0) -> None:
+        """``loudness_weight`` (mel target): weight of the band-averaged log-mel's loss (``mel_loss``)."""
         super().__init__()
         if target not in ("mel", "envelope"):
             raise InputError(None, f"unknown target {target!r}", "use mel or envelope")
@@ -59,6 +60,7 @@ class EEGPTDecoder(nn.Module):
         if len(channels) != n_inputs:
             raise InputError(None, f"{len(channels)} channel names for {n_inputs} inputs", "a data-layer bug")
         self.target, self.finetune, self.last_k, self.layer_decay = target, finetune, last_k, layer_decay
+        self.loudness_weight = loudness_weight
         self.rates = rates
         self.encoder = Encoder(channels, n_times, adapter, embed_dim, depth, num_heads, embed_num, patch_size,
                                drop_path)
@@ -148,6 +150,8 @@ class EEGPTDecoder(nn.Module):
         else:
             true = zscore(batch["envelope"].float()[:, None])
         n = min(pred.shape[-1], true.shape[-1])
+        if self.target == "mel":
+            return mel_loss(pred[..., :n].float(), true[..., :n], self.loudness_weight)
         return F.mse_loss(pred[..., :n].float(), true[..., :n])
 
     @torch.no_grad()
