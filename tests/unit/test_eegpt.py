@@ -121,7 +121,7 @@ def decoder(**changes) -> EEGPTDecoder:
 @pytest.mark.parametrize(("changes", "message"), [
     ({"channels": ["TP9", "TP10", "X1"], "n_inputs": 3}, "none of the channels"),
     ({"window_s": 3.9}, "not a multiple of the 64-sample patch"),
-    ({"eeg_unit": "uV"}, "pretrained on millivolts"),
+    ({"eeg_unit": "uV"}, "EEG in uV; EEGPT expects mV; set data.eeg_unit: mV (µV inputs are 1000× too large"),
     ({"rates": RATES | {"eeg": 100}}, "pretrained at 256 Hz"),
     ({"finetune": "lora"}, "unknown finetune scheme"),
 ])

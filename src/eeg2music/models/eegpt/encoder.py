@@ -38,16 +38,19 @@ def known_channels(names: list[str]) -> tuple[list[int], list[str]]:
     return keep, [n for n in names if n.upper() not in vocabulary]
 
 
-def check_contract(rates: dict[str, float], eeg_unit: str, n_times: int, patch_size: int) -> None:
-    if rates["eeg"] != EEGPT_RATE:
-        raise InputError(None, f"EEG at {rates['eeg']:g} Hz; EEGPT was pretrained at {EEGPT_RATE} Hz",
-                         f"set data.rate: {EEGPT_RATE} (and keep {EEGPT_RATE} in preprocess.rates)")
-    if eeg_unit != EEGPT_UNIT:
-        raise InputError(None, f"EEG in {eeg_unit}; EEGPT was pretrained on millivolts",
-                         "set data.eeg_unit: mV (µV inputs are 1000× too large and saturate the encoder silently)")
+def check_contract(rates: dict[str, float], eeg_unit: str, n_times: int, patch_size: int, name: str = "EEGPT",
+                   rate: int = EEGPT_RATE, unit: str = EEGPT_UNIT) -> None:
+    """The rate, unit and window the encoder was pretrained on (EEGPT's by default; CBraMod passes its own)."""
+    if rates["eeg"] != rate:
+        raise InputError(None, f"EEG at {rates['eeg']:g} Hz; {name} was pretrained at {rate} Hz",
+                         f"set data.rate: {rate} (and list {rate} in preprocess.rates)")
+    if eeg_unit != unit:
+        why = "µV inputs are 1000× too large and saturate the encoder silently" if unit == "mV" else \
+            "the encoder rescales microvolts itself"
+        raise InputError(None, f"EEG in {eeg_unit}; {name} expects {unit}", f"set data.eeg_unit: {unit} ({why})")
     if n_times % patch_size:
         raise InputError(None, f"a window of {n_times} samples is not a multiple of the {patch_size}-sample patch",
-                         f"set model.window_s so window_s × {EEGPT_RATE} is a multiple of {patch_size} (4 s = 1024)")
+                         f"set model.window_s so window_s × {rate} is a multiple of {patch_size}")
 
 
 class Encoder(nn.Module):
@@ -85,6 +88,11 @@ class Encoder(nn.Module):
     @property
     def blocks(self) -> nn.ModuleList:
         return self.net.target_encoder.blocks
+
+    @property
+    def final_norm(self) -> nn.Module:
+        """What follows the last block: trained with the last blocks in ``last-k``."""
+        return self.net.target_encoder.norm
 
     def load_pretrained(self, source: str | Path, allow_download: bool = False) -> str:
         """Load ``target_encoder.`` weights (either released form); returns the load report's summary line."""

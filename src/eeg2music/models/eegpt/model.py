@@ -5,6 +5,9 @@ The encoder gives ``embed_num`` summary tokens per 250 ms patch. The head flatte
 hundred ms after it, so a patch alone is the wrong receptive field), and unfolds each patch into its target frames
 (25 log-mel frames at 100 Hz per 64-sample patch).
 
+``encoder: cbramod`` swaps EEGPT for CBraMod (``cbramod.py``, 200 Hz, one token per channel and 1 s patch); the
+head, fine-tuning schemes and A → B plumbing are the same.
+
 Fine-tuning schemes (``finetune``):
 
 * ``probe``: the encoder is frozen, only the head learns (the authors' linear-probe regime; cheapest).
@@ -27,10 +30,12 @@ from torch.nn import functional as F
 
 from eeg2music.errors import InputError
 from eeg2music.models.diffwave.conditioners import denormalise_mel, mel_loss, normalise_mel, zscore
+from eeg2music.models.eegpt import cbramod
 from eeg2music.models.eegpt.encoder import Encoder, check_contract
 
 log = logging.getLogger(__name__)
 SCHEMES = ("probe", "last-k", "full")
+ENCODERS = ("eegpt", "cbramod")
 
 
 def _window_starts(t: int, n: int, hop: int) -> list[int]:
@@ -46,8 +51,11 @@ class EEGPTDecoder(nn.Module):
                  allow_download: bool = False, adapter: str = "intersection", finetune: str = "full",
                  last_k: int = 2, layer_decay: float = 0.75, embed_dim: int = 512, depth: int = 8,
                  num_heads: int = 8, embed_num: int = 4, patch_size: int = 64, head_dim: int = 256,
-                 context: int = 1, drop_path: float = 0.0, loudness_weight: float = 0.0) -> None:
-        """``loudness_weight`` (mel target): weight of the band-averaged log-mel's loss (``mel_loss``)."""
+                 context: int = 1, drop_path: float = 0.0, loudness_weight: float = 0.0,
+                 encoder: str = "eegpt") -> None:
+        """``loudness_weight`` (mel target): weight of the band-averaged log-mel's loss (``mel_loss``).
+        ``encoder``: ``eegpt`` or ``cbramod`` (``cbramod.py``: 200 Hz, µV, 1 s patches, any channels; ``adapter``,
+        ``embed_num`` and ``patch_size`` are EEGPT's and ignored)."""
         super().__init__()
         if target not in ("mel", "envelope"):
             raise InputError(None, f"unknown target {target!r}", "use mel or envelope")
@@ -55,15 +63,25 @@ class EEGPTDecoder(nn.Module):
             raise InputError(None, f"unknown finetune scheme {finetune!r}", f"use one of {', '.join(SCHEMES)}")
         if not 1 <= last_k <= depth:
             raise InputError(None, f"last_k {last_k} is outside 1…{depth}", "pick a number of blocks to tune")
+        if encoder not in ENCODERS:
+            raise InputError(None, f"unknown encoder {encoder!r}", f"use one of {', '.join(ENCODERS)}")
         n_times = round(window_s * rates["eeg"])
-        check_contract(rates, eeg_unit, n_times, patch_size)
+        if encoder == "cbramod":
+            check_contract(rates, eeg_unit, n_times, cbramod.PATCH, "CBraMod", cbramod.CBRAMOD_RATE,
+                           cbramod.CBRAMOD_UNIT)
+        else:
+            check_contract(rates, eeg_unit, n_times, patch_size)
         if len(channels) != n_inputs:
             raise InputError(None, f"{len(channels)} channel names for {n_inputs} inputs", "a data-layer bug")
         self.target, self.finetune, self.last_k, self.layer_decay = target, finetune, last_k, layer_decay
         self.loudness_weight = loudness_weight
         self.rates = rates
-        self.encoder = Encoder(channels, n_times, adapter, embed_dim, depth, num_heads, embed_num, patch_size,
-                               drop_path)
+        if encoder == "cbramod":
+            self.encoder = cbramod.CBraModEncoder(channels, n_times, embed_dim, depth, num_heads, drop_path)
+        else:
+            self.encoder = Encoder(channels, n_times, adapter, embed_dim, depth, num_heads, embed_num, patch_size,
+                                   drop_path)
+        embed_num, patch_size = self.encoder.embed_num, self.encoder.patch_size
         if self.encoder.unknown:
             log.warning("EEGPT does not know channels %s: they are dropped", self.encoder.unknown)
         if weights:
@@ -88,7 +106,7 @@ class EEGPTDecoder(nn.Module):
         if self.finetune == "last-k":
             for block in self.encoder.blocks[-self.last_k:]:
                 block.requires_grad_(True)
-            self.encoder.net.target_encoder.norm.requires_grad_(True)
+            self.encoder.final_norm.requires_grad_(True)
 
     def train(self, mode: bool = True) -> EEGPTDecoder:
         super().train(mode)
@@ -101,7 +119,7 @@ class EEGPTDecoder(nn.Module):
         depth = self.encoder.depth
         groups: dict[float, list[nn.Parameter]] = {}
         blocks = {id(p): i for i, b in enumerate(self.encoder.blocks) for p in b.parameters()}
-        head = {id(p) for p in self.encoder.net.target_encoder.norm.parameters()}
+        head = {id(p) for p in self.encoder.final_norm.parameters()}
         for name, p in self.named_parameters():
             if not p.requires_grad:
                 continue
