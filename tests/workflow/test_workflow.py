@@ -52,6 +52,16 @@ def test_out_of_range_config_rejected_with_key_named(tmp_path):
     assert "5000 is greater than the maximum of 1000" in line and "bad.yaml" in line
 
 
+def test_init_from_an_unknown_experiment_is_refused_before_any_job(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("experiments:\n  diffwave_eeg:\n    kind: train\n    config: config/train/diffwave_eeg.yaml\n"
+                   "    split: cv-by-run\n    init: {vocoder_from: vocoder_typo}\n")
+    proc = smk("-n", "--configfile", str(bad))
+    assert proc.returncode != 0
+    line = next(ln for ln in (proc.stdout + proc.stderr).splitlines() if "init.vocoder_from" in ln)
+    assert "'vocoder_typo' is not another trained experiment on the same split" in line
+
+
 def workflow_dir(tmp_path: Path, study: Path) -> Path:
     """A working directory whose config points at pre-generated synthetic datasets."""
     work = tmp_path / "work"
