@@ -109,10 +109,14 @@ def train_config(wildcards):
     return EXPERIMENTS[wildcards.exp]["config"]
 
 
+def _fold_run(name, wildcards):
+    """The run directory of experiment ``name`` on this job's protocol and fold."""
+    return f"results/train/{name}/{wildcards.protocol}/fold-{wildcards.fold}"
+
+
 def _init_runs(wildcards):
     """Model parameter → the same fold's run directory of the experiment it starts from (``init:``)."""
-    return {param: f"results/train/{name}/{wildcards.protocol}/fold-{wildcards.fold}"
-            for param, name in EXPERIMENTS[wildcards.exp].get("init", {}).items()}
+    return {param: _fold_run(name, wildcards) for param, name in EXPERIMENTS[wildcards.exp].get("init", {}).items()}
 
 
 def train_init(wildcards):
@@ -162,8 +166,7 @@ def chain_run(part):
     """Input function: the final weights of a chain experiment's model A (encoder) or B (vocoder) on this fold."""
 
     def run(wildcards):
-        name = EXPERIMENTS[wildcards.exp][part]
-        return f"results/train/{name}/{wildcards.protocol}/fold-{wildcards.fold}/final.pt"
+        return f"{_fold_run(EXPERIMENTS[wildcards.exp][part], wildcards)}/final.pt"
 
     return run
 

@@ -68,7 +68,8 @@ class DiffWaveDecoder(nn.Module):
         try:
             missing = self.load_state_dict(part, strict=False).missing_keys
         except RuntimeError as err:
-            raise InputError(final, f"is not a vocoder of this size ({str(err).splitlines()[1].strip()})",
+            first = [ln.strip() for ln in str(err).splitlines() if "size mismatch" in ln][:1] or [str(err)]
+            raise InputError(final, f"is not a vocoder of this size ({first[0]})",
                              "give this model the vocoder's layers, channels, cycle and cond_dim") from err
         missing = [k for k in missing if k.startswith(("net.", "bottleneck."))]
         if missing:

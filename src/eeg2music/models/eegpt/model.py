@@ -66,21 +66,19 @@ class EEGPTDecoder(nn.Module):
         if encoder not in ENCODERS:
             raise InputError(None, f"unknown encoder {encoder!r}", f"use one of {', '.join(ENCODERS)}")
         n_times = round(window_s * rates["eeg"])
+        if len(channels) != n_inputs:
+            raise InputError(None, f"{len(channels)} channel names for {n_inputs} inputs", "a data-layer bug")
         if encoder == "cbramod":
             check_contract(rates, eeg_unit, n_times, cbramod.PATCH, "CBraMod", cbramod.CBRAMOD_RATE,
                            cbramod.CBRAMOD_UNIT)
+            self.encoder = cbramod.CBraModEncoder(channels, n_times, embed_dim, depth, num_heads, drop_path)
         else:
             check_contract(rates, eeg_unit, n_times, patch_size)
-        if len(channels) != n_inputs:
-            raise InputError(None, f"{len(channels)} channel names for {n_inputs} inputs", "a data-layer bug")
+            self.encoder = Encoder(channels, n_times, adapter, embed_dim, depth, num_heads, embed_num, patch_size,
+                                   drop_path)
         self.target, self.finetune, self.last_k, self.layer_decay = target, finetune, last_k, layer_decay
         self.loudness_weight = loudness_weight
         self.rates = rates
-        if encoder == "cbramod":
-            self.encoder = cbramod.CBraModEncoder(channels, n_times, embed_dim, depth, num_heads, drop_path)
-        else:
-            self.encoder = Encoder(channels, n_times, adapter, embed_dim, depth, num_heads, embed_num, patch_size,
-                                   drop_path)
         embed_num, patch_size = self.encoder.embed_num, self.encoder.patch_size
         if self.encoder.unknown:
             log.warning("EEGPT does not know channels %s: they are dropped", self.encoder.unknown)
