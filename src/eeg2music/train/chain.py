@@ -17,8 +17,8 @@ import torch
 from tqdm import tqdm
 
 from eeg2music.errors import InputError, one_line_errors
-from eeg2music.evaluate.predictions import Predictions, trial_key
-from eeg2music.train.predict import decode_item, decoding_arguments, load_run
+from eeg2music.evaluate.predictions import trial_key
+from eeg2music.train.predict import decode_item, decoding_arguments, gather, load_run
 
 
 def chain(encoder_run: Path, vocoder_run: Path, out: Path, part: str = "test", samples: int = 1,
@@ -34,9 +34,8 @@ def chain(encoder_run: Path, vocoder_run: Path, out: Path, part: str = "test", s
     if a_info["rates"]["mel"] != b_info["rates"]["mel"] or a_info["n_mels"] != b_info["n_mels"]:
         raise InputError(vocoder_run, "A's and B's log-mels differ in rate or size", "train both on the same stores")
     b_items = {trial_key(b_data[i]["meta"]): i for i in range(len(b_data))}
-    fields: dict[str, list] = {"pred": [], "true": [], "mel_pred": [], "mel_true": []}
-    meta = []
-    with torch.no_grad():
+
+    def decoded():
         for i in tqdm(range(len(a_data)), desc="A → B", unit="trial", disable=None):
             a_item = a_data[i]
             key = trial_key(a_item["meta"])
@@ -46,12 +45,10 @@ def chain(encoder_run: Path, vocoder_run: Path, out: Path, part: str = "test", s
             mel = encoder.predict(a_item["eeg"][None])[0]
             frames = b_item["mel"].shape[-1]
             mel = torch.nn.functional.pad(mel, (0, max(frames - mel.shape[-1], 0)))[..., :frames]
-            decoded = decode_item(vocoder, {**b_item, "mel": mel}, b_info, samples, steps)
-            for name in fields:
-                fields[name].append(decoded[name])
-            meta.append(dict(a_item["meta"]))
-    return Predictions(fields["pred"], fields["true"], meta, b_info["rates"]["envelope"], "envelope",
-                       fields["mel_pred"], fields["mel_true"], b_info["rates"]["mel"]).save(out)
+            yield decode_item(vocoder, {**b_item, "mel": mel}, b_info, samples, steps), a_item["meta"]
+
+    with torch.no_grad():
+        return gather(decoded(), b_info).save(out)
 
 
 @one_line_errors

@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -69,23 +70,32 @@ def decode_item(model: torch.nn.Module, item: dict, info: dict, samples: int = 1
     return out
 
 
+def gather(decoded: Iterable[tuple[dict[str, np.ndarray], dict]], info: dict) -> Predictions:
+    """Decoded trials (``decode_item``'s output with each trial's meta) → one set of predictions, scored on Daly's
+    amplitude, with log-mels when the model produced them."""
+    fields: dict[str, list] = {"pred": [], "true": [], "mel_pred": [], "mel_true": []}
+    meta = []
+    for out, trial_meta in decoded:
+        for key in fields:
+            if key in out:
+                fields[key].append(out[key])
+        meta.append(dict(trial_meta))
+    return Predictions(fields["pred"], fields["true"], meta, info["rates"]["envelope"], "envelope",
+                       fields["mel_pred"] or None, fields["mel_true"] or None, info["rates"]["mel"])
+
+
 def predict(run_dir: Path, out: Path, part: str = "test", manifest: Path | None = None, samples: int = 1,
             steps: str = "fast") -> Path:
     cfg, model, data = load_run(run_dir, part, manifest)
     info = data.data_info()
-    fields: dict[str, list] = {"pred": [], "true": [], "mel_pred": [], "mel_true": []}
-    meta = []
-    with torch.no_grad():
+
+    def decoded():
         for i in tqdm(range(len(data)), desc=f"decode {cfg.experiment}", unit="trial", disable=None):
             item = data[i]
-            decoded = decode_item(model, item, info, samples, steps)
-            for key in fields:
-                if key in decoded:
-                    fields[key].append(decoded[key])
-            meta.append(dict(item["meta"]))
-    rate = info["rates"]["envelope"]
-    return Predictions(fields["pred"], fields["true"], meta, rate, "envelope", fields["mel_pred"] or None,
-                       fields["mel_true"] or None, info["rates"]["mel"]).save(out)
+            yield decode_item(model, item, info, samples, steps), item["meta"]
+
+    with torch.no_grad():
+        return gather(decoded(), info).save(out)
 
 
 def _samples(value: str) -> int:
