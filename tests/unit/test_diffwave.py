@@ -10,7 +10,7 @@ import torch
 
 from eeg2music.errors import InputError
 from eeg2music.models import registry
-from eeg2music.models.diffwave.conditioners import mel_loss
+from eeg2music.models.diffwave.conditioners import EEGEncoder, mel_loss
 from eeg2music.models.diffwave.learner import DiffWaveDecoder
 from eeg2music.models.diffwave.model import DiffWaveNet, upsample_stages
 from eeg2music.models.diffwave.schedule import FAST_BETAS, TRAIN_BETAS, Schedule, aligned_steps
@@ -143,6 +143,53 @@ def test_eeg_model_starts_from_the_mel_vocoder(tmp_path):
     assert isinstance(registry.build(cfg, 5, info, trained=True), DiffWaveDecoder)
     with pytest.raises(InputError, match=r"moved/final\.pt"):
         registry.build(cfg, 5, info)
+
+
+def test_frozen_vocoder_trains_only_the_eeg_encoder(tmp_path):
+    """freeze_vocoder keeps the loaded diffusion network and bottleneck fixed through training; it needs a vocoder."""
+    torch.manual_seed(0)
+    kw = {"rates": RATES, "n_mels": 8, "layers": 3, "channels": 8, "cycle": 3, "cond_dim": 4}
+    run = _run(tmp_path, DiffWaveDecoder(n_inputs=1, conditioning="mel", **kw), "vocoder")
+    model = DiffWaveDecoder(n_inputs=5, conditioning="eeg", vocoder_from=str(run), freeze_vocoder=True, **kw)
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    opt = torch.optim.AdamW(registry.trainable_groups(model, 1e-2), lr=1e-2)
+    for _ in range(3):
+        batch = {"eeg": torch.randn(2, 5, 50), "audio": 0.1 * torch.randn(2, 2000), "mel": torch.randn(2, 8, 50)}
+        opt.zero_grad()
+        model(batch).backward()
+        opt.step()
+    after = model.state_dict()
+    assert all(torch.equal(after[k], before[k]) for k in before if k.startswith(("net.", "bottleneck.")))
+    assert not torch.equal(after["conditioner.out.weight"], before["conditioner.out.weight"])
+    with pytest.raises(InputError, match="freeze_vocoder is set but vocoder_from is not"):
+        DiffWaveDecoder(n_inputs=5, conditioning="eeg", freeze_vocoder=True, **kw)
+    cfg = {"name": "diffwave", "conditioning": "eeg", "freeze_vocoder": True, "vocoder_from": str(tmp_path / "gone"),
+           **{k: v for k, v in kw.items() if k not in ("rates", "n_mels")}}
+    assert isinstance(registry.build(cfg, 5, {"rates": RATES, "n_mels": 8}, trained=True), DiffWaveDecoder)
+
+
+@pytest.mark.parametrize("model", ["encoder", "unet"])
+def test_eeg_scaling_is_fixed_for_decoding(model):
+    """Trained on short windows, decoded on whole trials: after training, a window decodes the same alone as inside
+    its trial (away from the edges), and a window's level reaches the output (a per-window z-score removes it)."""
+    torch.manual_seed(0)
+    net = (EEGEncoder(n_inputs=4, n_mels=6, rate=100, channels=8, kernel=3) if model == "encoder"
+           else UNetControl(n_inputs=4, rates=RATES, n_mels=6, channels=8, depth=2, kernel=3))
+
+    def run(eeg: torch.Tensor) -> torch.Tensor:
+        return net({"eeg": eeg}) if model == "encoder" else net.predict_normalised(eeg, eeg.shape[-1])
+
+    scale = torch.tensor([1.0, 5.0, 20.0, 0.5])[None, :, None]  # channels on different scales, as in µV
+    net.train()
+    for _ in range(20):  # the training windows' statistics
+        run(3.0 + scale * torch.randn(8, 4, 50))
+    net.eval()
+    with torch.no_grad():
+        trial = 3.0 + scale * torch.randn(1, 4, 800)
+        whole, alone = run(trial), run(trial[..., 400:528])
+        torch.testing.assert_close(alone[..., 32:96], whole[..., 432:496], atol=1e-5, rtol=1e-5)
+        louder = run(trial[..., 400:528] + scale)
+        assert (louder - alone)[..., 32:96].abs().mean() > 0.01
 
 
 def test_tensor_conditioner_with_wrong_width_is_named():

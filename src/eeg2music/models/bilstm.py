@@ -9,10 +9,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-
-def zscore(x: torch.Tensor, dim: int = -1, eps: float = 1e-6) -> torch.Tensor:
-    """Standardise along ``dim``: decoders care about the shape of the signal, not the recording's scale."""
-    return (x - x.mean(dim, keepdim=True)) / (x.std(dim, keepdim=True) + eps)
+from eeg2music.models.standardise import zscore
 
 
 class DalyBiLSTM(nn.Module):

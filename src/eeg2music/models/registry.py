@@ -26,8 +26,9 @@ def _classes() -> dict[str, type[nn.Module]]:
 
 
 # Arguments that load other weights into a fresh model (pretrained EEGPT, model A's run, the mel vocoder's run).
-# A trained run's own weights replace them, so rebuilding it for decoding leaves them out (``trained=True``).
-STARTING_WEIGHTS = ("weights", "init_from", "vocoder_from")
+# A trained run's own weights replace them, so rebuilding it for decoding leaves them out (``trained=True``), with
+# freeze_vocoder, which only says what training does with them.
+STARTING_WEIGHTS = ("weights", "init_from", "vocoder_from", "freeze_vocoder")
 
 
 def run_weights(run: Path, what: str, hint: str) -> tuple[Path, dict[str, Any]]:

@@ -11,7 +11,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from eeg2music.models.diffwave.conditioners import denormalise_mel, normalise_mel, zscore
+from eeg2music.models.diffwave.conditioners import denormalise_mel, normalise_mel
+from eeg2music.models.standardise import EEGStandardiser
 
 
 class UNetControl(nn.Module):
@@ -23,6 +24,7 @@ class UNetControl(nn.Module):
         super().__init__()
         self.eeg_rate, self.mel_rate, self.depth = rates["eeg"], rates["mel"], depth
         pad = kernel // 2
+        self.standardise = EEGStandardiser(n_inputs)  # as the diffusion model's EEG encoder: fixed for decoding
         self.input = nn.Conv1d(n_inputs, channels, kernel, padding=pad)
         self.down = nn.ModuleList(nn.Conv1d(channels * 2 ** i, channels * 2 ** (i + 1), kernel, stride=2, padding=pad)
                                   for i in range(depth))
@@ -33,7 +35,7 @@ class UNetControl(nn.Module):
         self.out = nn.Conv1d(channels, n_mels, 1)
 
     def predict_normalised(self, eeg: torch.Tensor, frames: int) -> torch.Tensor:
-        x = F.gelu(self.input(zscore(eeg.float())))
+        x = F.gelu(self.input(self.standardise(eeg.float())))
         skips = []
         for down in self.down:
             skips.append(x)

@@ -19,6 +19,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from eeg2music.errors import InputError
+from eeg2music.models.standardise import EEGStandardiser
 
 # log-mel (natural log of power + 1e-5) → about [-1, 1.3]: silence (log 1e-5 = -11.5) maps to -1. A fixed map, not a
 # per-window z-score, so that loudness (Daly's amplitude) survives into the conditioner.
@@ -45,10 +46,6 @@ def mel_loss(pred: torch.Tensor, true: torch.Tensor, loudness_weight: float = 0.
     return loss
 
 
-def zscore(x: torch.Tensor, dim: int = -1, eps: float = 1e-6) -> torch.Tensor:
-    return (x - x.mean(dim, keepdim=True)) / (x.std(dim, keepdim=True) + eps)
-
-
 class MelConditioner(nn.Module):
     def __init__(self, n_mels: int, rate: float) -> None:
         super().__init__()
@@ -60,19 +57,21 @@ class MelConditioner(nn.Module):
 
 class EEGEncoder(nn.Module):
     """(B, channels, T) EEG → (B, n_mels, T) mel-like features at the EEG rate; non-causal, receptive field
-    ±(kernel // 2)·(1 + 1 + 2 + 4) samples (±0.45 s at 100 Hz with kernel 7), covering the brain's response lag."""
+    ±(kernel // 2)·(1 + 1 + 2 + 4) samples (±0.45 s at 100 Hz with kernel 7), covering the brain's response lag.
+    Trained on short windows and run on whole trials, so its input scaling is fixed (``EEGStandardiser``)."""
 
     def __init__(self, n_inputs: int, n_mels: int, rate: float, channels: int = 64, kernel: int = 7) -> None:
         super().__init__()
         self.features, self.rate = n_mels, rate
         pad = kernel // 2
+        self.standardise = EEGStandardiser(n_inputs)
         self.input = nn.Conv1d(n_inputs, channels, kernel, padding=pad)
         self.blocks = nn.ModuleList(nn.Conv1d(channels, channels, kernel, dilation=d, padding=pad * d)
                                     for d in (1, 2, 4))
         self.out = nn.Conv1d(channels, n_mels, 1)
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
-        x = F.gelu(self.input(zscore(batch["eeg"].float())))
+        x = F.gelu(self.input(self.standardise(batch["eeg"].float())))
         for block in self.blocks:
             x = x + F.gelu(block(x))
         return self.out(x)

@@ -32,7 +32,7 @@ class DiffWaveDecoder(nn.Module):
                  tensor_features: int = 2048, tensor_rate: float = 4.0, betas: list[float] | None = None,
                  chunk_s: float = 0.25, chunk_batch: int = 32, cond_dim: int | None = None, audio_gain: float = 1.0,
                  channel_names: list[str] | None = None, eeg_unit: str = "uV", eegpt: dict | None = None,
-                 init_from: str | None = None, vocoder_from: str | None = None) -> None:
+                 init_from: str | None = None, vocoder_from: str | None = None, freeze_vocoder: bool = False) -> None:
         """``cond_dim``: project the conditioner to this many features at frame rate before upsampling (not in
         the paper; makes small CPU models several times cheaper when the conditioner is wide). None = DiffWave.
         ``audio_gain``: the waveform's scale inside the diffusion (see the module docstring); 1 = DiffWave.
@@ -40,6 +40,9 @@ class DiffWaveDecoder(nn.Module):
         ``vocoder_from``: a trained mel-conditioned run (mode 1) whose diffusion network and bottleneck this model
         starts from. B learns to render a mel from music alone; with a mel-like conditioner (the EEG encoder's
         output is trained toward the normalised log-mel) what is left to learn is mostly the encoder.
+        ``freeze_vocoder``: keep those weights fixed, so that the diffusion loss trains only the conditioner (toward
+        frames the vocoder renders well). Trained along, the network unlearns rendering while the encoder's output
+        is still noise: on the synthetic study (fold 0, 600 steps) frozen gave rank accuracy 0.66 against 0.58.
         ``eegpt`` / ``init_from`` (conditioning ``eegpt``): model A's arguments and its trained run directory;
         ``channel_names`` and ``eeg_unit`` come from the data."""
         super().__init__()
@@ -57,8 +60,14 @@ class DiffWaveDecoder(nn.Module):
         self.schedule = Schedule(tuple(betas or TRAIN_BETAS))
         self.register_buffer("alpha_bars", torch.tensor(self.schedule.alpha_bars, dtype=torch.float32),
                              persistent=False)
+        if freeze_vocoder and not vocoder_from:
+            raise InputError(None, "freeze_vocoder is set but vocoder_from is not (a random network would stay random)",
+                             "start from a vocoder (config.yaml init: {vocoder_from: <experiment>}) or unset it")
         if vocoder_from:
             self._load_vocoder(Path(vocoder_from))
+            for part in (self.net, self.bottleneck) if freeze_vocoder else ():
+                if part is not None:
+                    part.requires_grad_(False)
 
     def _load_vocoder(self, run: Path) -> None:
         from eeg2music.models.registry import run_weights  # deferred: the registry imports this module
