@@ -36,6 +36,20 @@ class Dist:
         return torch.autocast(device_type=self.device.type, dtype=dtype)
 
 
+def cpu_threads(world: int) -> int:
+    """Intra-op threads for one CPU rank, within the cores it may run on (SLURM's allocation is the affinity mask).
+    A lone process takes the threads its job was given: Snakemake puts them in OMP_NUM_THREADS (the local profile
+    runs 1-thread jobs side by side, 1.5x the throughput of 2-thread jobs in turn on 2 cores). Several ranks on one
+    node share its cores, or their thread pools fight and gloo's all-reduce waits on starved peers (torchrun's
+    OMP_NUM_THREADS=1 would leave cores idle, so it is not read)."""
+    cpus = len(os.sched_getaffinity(0))
+    given = os.environ.get("OMP_NUM_THREADS", "")
+    if world == 1 and given.isdigit() and int(given) > 0:
+        return min(int(given), cpus)
+    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", world))
+    return max(1, cpus // max(1, local_world))
+
+
 def setup() -> Dist:
     rank = int(os.environ.get("RANK", 0))
     world = int(os.environ.get("WORLD_SIZE", 1))
@@ -45,11 +59,7 @@ def setup() -> Dist:
         device, backend = torch.device("cuda", local), "nccl"
     else:
         device, backend = torch.device("cpu"), "gloo"
-        # Several CPU ranks on one node must share its cores, or their thread pools fight and gloo's
-        # all-reduce waits on starved peers.
-        local_world = int(os.environ.get("LOCAL_WORLD_SIZE", world if world > 1 else 1))
-        cpus = len(os.sched_getaffinity(0))
-        torch.set_num_threads(max(1, cpus // max(1, local_world)))
+        torch.set_num_threads(cpu_threads(world))
     if world > 1 and not dist.is_initialized():
         dist.init_process_group(backend=backend, init_method="env://", rank=rank, world_size=world)
     return Dist(rank, local, world, device)
