@@ -4,8 +4,8 @@
 the amplitude over seconds-long windows. ``EEGStandardiser`` uses one mean and spread per channel, gathered over the
 training windows and fixed for decoding: right for models trained on short windows (0.1–1 s) and decoded on whole
 trials, where a window's own z-score would (1) remove its level, which is the loudness being decoded, and (2) scale
-a 0.5 s training window and a 20 s test trial differently. On the synthetic study (fold 0, UNet control, 300 steps)
-it raised rank accuracy from 0.54 to 0.62 and identification from 0.04 to 0.17.
+a 0.5 s training window and a whole test trial (10–40 s) differently. On the synthetic study (fold 0, UNet control,
+300 steps) it raised rank accuracy from 0.54 to 0.62 and identification from 0.04 to 0.17.
 """
 
 from __future__ import annotations
