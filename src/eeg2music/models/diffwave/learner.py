@@ -21,6 +21,8 @@ from eeg2music.models.diffwave import conditioners
 from eeg2music.models.diffwave.model import DiffWaveNet, upsample_stages
 from eeg2music.models.diffwave.schedule import TRAIN_BETAS, Schedule, aligned_steps, sampling_schedule
 
+VOCODER_PARTS = ("net.", "bottleneck.")  # what ``vocoder_from`` copies from a mel run, and ``freeze_vocoder`` fixes
+
 
 class DiffWaveDecoder(nn.Module):
     target = "audio"
@@ -65,22 +67,23 @@ class DiffWaveDecoder(nn.Module):
                              "start from a vocoder (config.yaml init: {vocoder_from: <experiment>}) or unset it")
         if vocoder_from:
             self._load_vocoder(Path(vocoder_from))
-            for part in (self.net, self.bottleneck) if freeze_vocoder else ():
-                if part is not None:
-                    part.requires_grad_(False)
+        if freeze_vocoder:
+            for name, weight in self.named_parameters():
+                if name.startswith(VOCODER_PARTS):
+                    weight.requires_grad_(False)
 
     def _load_vocoder(self, run: Path) -> None:
         from eeg2music.models.registry import run_weights  # deferred: the registry imports this module
 
         final, state = run_weights(run, "the vocoder's weights", "train the vocoder first, or unset vocoder_from")
-        part = {k: v for k, v in state.items() if k.startswith(("net.", "bottleneck."))}
+        part = {k: v for k, v in state.items() if k.startswith(VOCODER_PARTS)}
         try:
             missing = self.load_state_dict(part, strict=False).missing_keys
         except RuntimeError as err:
             first = [ln.strip() for ln in str(err).splitlines() if "size mismatch" in ln][:1] or [str(err)]
             raise InputError(final, f"is not a vocoder of this size ({first[0]})",
                              "give this model the vocoder's layers, channels, cycle and cond_dim") from err
-        missing = [k for k in missing if k.startswith(("net.", "bottleneck."))]
+        missing = [k for k in missing if k.startswith(VOCODER_PARTS)]
         if missing:
             raise InputError(final, f"lacks {len(missing)} of this model's diffusion weights (e.g. {missing[0]})",
                              "point vocoder_from at a mel-conditioned DiffWave run of the same size")

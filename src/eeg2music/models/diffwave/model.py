@@ -117,13 +117,12 @@ class DiffWaveNet(nn.Module):
             if cond is None:
                 raise ValueError("this DiffWave is conditional: pass a conditioner")
             cond = cond if upsampled else self.upsample(cond, n)
-            conds = zip(self.cond_proj.weight.chunk(self.layers), self.cond_proj.bias.chunk(self.layers), strict=True)
+            conds = self.cond_proj.weight.chunk(self.layers), self.cond_proj.bias.chunk(self.layers)
         skip = None
         for i in range(self.layers):
             y = self.dilated[i](x + steps[i])
             if conds is not None:  # this layer's slice of the fused projection, used at once: one (B, 2C, T) alive
-                weight, bias = next(conds)
-                y = y + F.conv1d(cond, weight, bias)
+                y = y + F.conv1d(cond, conds[0][i], conds[1][i])
             gate, filt = y.chunk(2, dim=1)
             y = self.out_proj[i](torch.sigmoid(gate) * torch.tanh(filt))
             residual, s = y.chunk(2, dim=1)
