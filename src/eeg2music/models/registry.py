@@ -58,7 +58,8 @@ def trainable_groups(model: nn.Module, lr: float) -> list:
 
 def build(model_cfg: dict[str, Any], n_inputs: int, data_info: dict[str, Any] | None = None,
           source: str = "experiment config", trained: bool = False) -> nn.Module:
-    """``trained``: the caller loads a trained run's weights next, so starting weights are not read."""
+    """``trained``: the caller loads a trained run's weights next, so starting weights are not read. ``source``: the
+    file holding ``model_cfg``, named by any bad-argument error a model raises without a file of its own."""
     classes = _classes()
     name = model_cfg.get("name")
     if name not in classes:
@@ -75,5 +76,9 @@ def build(model_cfg: dict[str, Any], n_inputs: int, data_info: dict[str, Any] | 
             kwargs |= {"channel_names": data_info["channels"], "eeg_unit": data_info["eeg_unit"]}
     try:
         return classes[name](n_inputs=n_inputs, **kwargs)
+    except InputError as err:
+        if err.path is None:  # a model checks its arguments but does not know which file they came from
+            raise InputError(source, err.problem, err.fix) from err
+        raise
     except TypeError as err:
         raise InputError(source, f"bad model arguments for {name} ({err})", "check the model: block") from err

@@ -135,7 +135,8 @@ def main(cfg: TrainConfig) -> Path:
 
     # -- data, model, optimiser ---------------------------------------------------------------------------------
     data = WindowDataset(manifest, "train", window_config(cfg), seed=cfg.seed)
-    model = registry.build(cfg.model, len(data.channel_map.names), data.data_info()).to(dist.device)
+    model = registry.build(cfg.model, len(data.channel_map.names), data.data_info(),
+                           source=str(run_dir / "config.yaml")).to(dist.device)
     opt = torch.optim.AdamW(registry.trainable_groups(model, cfg.optim.lr), lr=cfg.optim.lr, betas=cfg.optim.betas,
                             weight_decay=cfg.optim.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg))
