@@ -24,6 +24,38 @@ from eeg2music.store import open_store
 
 COLUMNS = ["dataset", "subject", "runs", "trials", "trials_with_audio", "eeg_channels", "source_sfreq_hz",
            "eeg_rates_hz", "hours_eeg", "hours_music", "clips", "bad_channels", "missing"]
+QC_COLUMNS = ["dataset", "subject", "session", "run", "status", "found", "kept", "dropped", "drop_reasons", "notes",
+              "hours", "source_file"]
+
+
+def qc_rows(store_path: Path) -> list[dict]:
+    """The data QC table's rows for one subject: per run, the trials the reader found, kept and dropped (why)."""
+    a = open_store(store_path).attrs
+    rows = []
+    for q in a.get("qc", []):
+        reasons = defaultdict(int)
+        for d in q["dropped"]:
+            reasons[d["reason"]] += 1
+        rows.append({"dataset": a["dataset"], "subject": a["subject"], "session": q["session"] or "",
+                     "run": q["run"], "status": q["status"], "found": q["found"], "kept": q["kept"],
+                     "dropped": len(q["dropped"]),
+                     "drop_reasons": "; ".join(f"{n} × {why}" for why, n in reasons.items()) or "none",
+                     "notes": "; ".join(q["notes"]) or "none", "hours": round(q["hours"], 4),
+                     "source_file": q["source_file"]})
+    return rows
+
+
+def _html_table(table_id: str, columns: list[str], rows: list[dict]) -> str:
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(r[c]))}</td>" for c in columns) + "</tr>" for r in rows)
+    return f"<table id='{table_id}'><tr>{head}</tr>{body}</table>"
+
+
+def _write_tsv(path: Path, columns: list[str], rows: list[dict]) -> None:
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, columns, delimiter="\t", lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
 
 
 def subject_row(store_path: Path) -> dict:
@@ -93,10 +125,10 @@ def plot_trial(store: Path, out: Path) -> None:
 def write_summary(stores: list[Path], out_dir: Path) -> list[dict]:
     out_dir.mkdir(parents=True, exist_ok=True)
     rows = sorted((subject_row(p) for p in stores), key=lambda r: (r["dataset"], r["subject"]))
-    with open(out_dir / "summary.tsv", "w", newline="") as f:
-        w = csv.DictWriter(f, COLUMNS, delimiter="\t", lineterminator="\n")
-        w.writeheader()
-        w.writerows(rows)
+    _write_tsv(out_dir / "summary.tsv", COLUMNS, rows)
+    qc = sorted((q for p in stores for q in qc_rows(p)), key=lambda q: (q["dataset"], q["subject"], q["session"],
+                                                                        q["run"]))
+    _write_tsv(out_dir / "qc.tsv", QC_COLUMNS, qc)
     totals = defaultdict(lambda: defaultdict(float))
     for r in rows:
         for k in ("runs", "trials", "trials_with_audio", "hours_eeg", "hours_music"):
@@ -108,19 +140,20 @@ def write_summary(stores: list[Path], out_dir: Path) -> list[dict]:
     for ds, t in sorted(totals.items()):
         md.append(f"| {ds} | {t['subjects']:.0f} | {t['runs']:.0f} | {t['trials']:.0f} | {t['trials_with_audio']:.0f} "
                   f"| {t['hours_eeg']:.3f} | {t['hours_music']:.3f} |")
+    md += ["", "## Data QC: every run", "", "| " + " | ".join(QC_COLUMNS) + " |", "|" + "---|" * len(QC_COLUMNS)]
+    md += ["| " + " | ".join(str(q[c]) for c in QC_COLUMNS) + " |" for q in qc]
     md += ["", "## Per subject", "", "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
     md += ["| " + " | ".join(str(r[c]) for c in COLUMNS) + " |" for r in rows]
     md += ["", "![PSD before and after preprocessing](psd.png)", "", "![One trial](trial.png)", ""]
     (out_dir / "summary.md").write_text("\n".join(md))
     plot_psd(stores, out_dir / "psd.png")
     plot_trial(stores[0], out_dir / "trial.png")
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in COLUMNS)
-    body = "".join("<tr>" + "".join(f"<td>{html.escape(str(r[c]))}</td>" for c in COLUMNS) + "</tr>" for r in rows)
     (out_dir / "summary.html").write_text(
         "<!doctype html><html><head><meta charset='utf-8'><title>eeg2music metadata summary</title><style>"
         "body{font-family:sans-serif;margin:2em}table{border-collapse:collapse}td,th{border:1px solid #ccc;"
         "padding:3px 6px;font-size:13px}</style></head><body><h1>Metadata summary</h1>"
-        f"<table id='subjects'><tr>{head}</tr>{body}</table>"
+        f"<h2>Data QC: every run</h2>{_html_table('qc', QC_COLUMNS, qc)}"
+        f"<h2>Per subject</h2>{_html_table('subjects', COLUMNS, rows)}"
         "<h2>PSD before/after preprocessing</h2><img src='psd.png' alt='PSD before and after'>"
         "<h2>One trial</h2><img src='trial.png' alt='EEG beside the audio envelope'></body></html>")
     return rows

@@ -6,27 +6,50 @@ import csv
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import soundfile as sf
+import zarr
 
 from ..helpers import error_line, run_preprocess
 
 EDF_22 = "ds002722/sub-01/eeg/sub-01_task-run1_eeg.edf"
 
 
+def left_out_run(proc: subprocess.CompletedProcess, store: Path, run: str) -> str:
+    """The one warning line about a broken run, after checking that the subject's store was written from its other
+    runs and that its QC table records the broken one with the same line."""
+    assert proc.returncode == 0, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if "run left out" in ln]
+    assert len(lines) == 1 and "Traceback" not in proc.stderr, proc.stderr
+    qc = {row["run"]: row for row in zarr.open_group(str(store), mode="r").attrs["qc"]}
+    assert qc[run]["status"] == "skipped" and qc[run]["notes"][0] in lines[0]
+    assert all(row["status"] == "read" and row["kept"] > 0 for name, row in qc.items() if name != run)
+    return lines[0]
+
+
 def test_truncated_edf(study_copy, tmp_path):
     edf = study_copy / EDF_22
     edf.write_bytes(edf.read_bytes()[: edf.stat().st_size // 3])
-    line = error_line(run_preprocess(study_copy / "ds002722", "ds002722", "01", tmp_path / "s.zarr"))
+    line = left_out_run(run_preprocess(study_copy / "ds002722", "ds002722", "01", tmp_path / "s.zarr"),
+                        tmp_path / "s.zarr", "run1")
     assert edf.name in line and "truncated" in line and "re-download" in line
+
+
+def test_every_run_broken_is_one_error_and_no_store(study_copy, tmp_path):
+    for edf in (study_copy / "ds002722/sub-01/eeg").glob("*_eeg.edf"):
+        edf.write_bytes(edf.read_bytes()[: edf.stat().st_size // 3])
+    line = error_line(run_preprocess(study_copy / "ds002722", "ds002722", "01", tmp_path / "s.zarr"))
+    assert "sub-01_task-run1_eeg.edf" in line and "truncated" in line and "1 other run(s) of sub-01" in line
     assert not (tmp_path / "s.zarr").exists()
 
 
 def test_edf_channels_disagree_with_channels_tsv(study_copy, tmp_path):
     tsv = study_copy / EDF_22.replace("_eeg.edf", "_channels.tsv")
     tsv.write_text(tsv.read_text().replace("\nCz\t", "\nCZZ\t"))
-    line = error_line(run_preprocess(study_copy / "ds002722", "ds002722", "01", tmp_path / "s.zarr"))
+    line = left_out_run(run_preprocess(study_copy / "ds002722", "ds002722", "01", tmp_path / "s.zarr"),
+                        tmp_path / "s.zarr", "run1")
     assert tsv.name in line and "only in EDF: ['Cz']" in line and "only in channels.tsv: ['CZZ']" in line
 
 
@@ -34,8 +57,28 @@ def test_events_without_trial_markers(study_copy, tmp_path):
     tsv = study_copy / "ds002725/sub-01/eeg/sub-01_task-genMusic01_events.tsv"
     rows = [r for r in tsv.read_text().splitlines() if not r.endswith("\t768")]
     tsv.write_text("\n".join(rows) + "\n")
-    line = error_line(run_preprocess(study_copy / "ds002725", "ds002725", "01", tmp_path / "s.zarr"))
+    line = left_out_run(run_preprocess(study_copy / "ds002725", "ds002725", "01", tmp_path / "s.zarr"),
+                        tmp_path / "s.zarr", "genMusic01")
     assert tsv.name in line and "no trial markers (event 768)" in line
+
+
+def test_malformed_events_and_channels_name_the_file_and_row(study_copy, tmp_path):
+    events = study_copy / EDF_22.replace("_eeg.edf", "_events.tsv")
+    original = events.read_text()
+    lines = original.splitlines()
+    lines[2] = "abc\t" + lines[2].split("\t", 1)[1]
+    events.write_text("\n".join(lines) + "\n")
+    line = left_out_run(run_preprocess(study_copy / "ds002722", "ds002722", "01", tmp_path / "a.zarr"),
+                        tmp_path / "a.zarr", "run1")
+    assert events.name in line and "row 3: onset 'abc' is not a number" in line
+    events.write_text(original)
+    channels = study_copy / "ds002722/sub-01/eeg/sub-01_task-run2_channels.tsv"
+    lines = channels.read_text().splitlines()
+    lines[4] = lines[4] + "\textra"
+    channels.write_text("\n".join(lines) + "\n")
+    line = left_out_run(run_preprocess(study_copy / "ds002722", "ds002722", "01", tmp_path / "b.zarr"),
+                        tmp_path / "b.zarr", "run2")
+    assert channels.name in line and "row 5 has 6 fields, the header 5" in line
 
 
 def test_clip_code_with_no_wav(study_copy, tmp_path):
@@ -59,7 +102,8 @@ def test_sampling_rate_contradicts_sidecar(study_copy, tmp_path):
     meta = json.loads(js.read_text())
     meta["SamplingFrequency"] = 500
     js.write_text(json.dumps(meta))
-    line = error_line(run_preprocess(study_copy / "ds002722", "ds002722", "01", tmp_path / "s.zarr"))
+    line = left_out_run(run_preprocess(study_copy / "ds002722", "ds002722", "01", tmp_path / "s.zarr"),
+                        tmp_path / "s.zarr", "run1")
     assert js.name in line and "500 Hz contradicts" in line and "1000 Hz" in line
 
 

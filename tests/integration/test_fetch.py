@@ -15,9 +15,13 @@ from eeg2music.io.fetch import check_online, fetch, packaged_manifest, plan, rea
 
 
 class RangeHandler(http.server.SimpleHTTPRequestHandler):
-    """Static files with `Range: bytes=N-` support (S3 answers 206 the same way); counts bytes sent."""
+    """Static files with `Range: bytes=N-` support (S3 answers 206 the same way).
 
-    sent = 0
+    Each request is recorded as (path, first byte asked for) before any byte of the answer is sent, so the record
+    is complete by the time the client has read the answer: a count taken after the write would race with it.
+    """
+
+    requests: list[tuple[str, int]] = []  # noqa: RUF012 (reset by the fixture)
 
     def log_message(self, *args):
         pass
@@ -30,11 +34,11 @@ class RangeHandler(http.server.SimpleHTTPRequestHandler):
         data = path.read_bytes()
         rng = self.headers.get("Range")
         start = int(rng.split("=")[1].rstrip("-")) if rng else 0
+        type(self).requests.append((self.path.lstrip("/"), start))
         self.send_response(206 if rng else 200)
         self.send_header("Content-Length", str(len(data) - start))
         self.end_headers()
         self.wfile.write(data[start:])
-        type(self).sent += len(data) - start
 
 
 @pytest.fixture
@@ -61,7 +65,7 @@ def bucket(tmp_path):
         data = files["ds002722/" + rel]
         rows.append(f"{rel}\t{len(data)}\tMD5E-s{len(data)}--{hashlib.md5(data).hexdigest()}{Path(rel).suffix}")
     manifest.write_text("\n".join(rows) + "\n")
-    RangeHandler.sent = 0
+    RangeHandler.requests = []
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), partial(RangeHandler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -80,8 +84,8 @@ def test_fetch_downloads_verifies_and_resumes(bucket, tmp_path):
     counts = fetch("ds002722", dest, subjects=["01"], base_url=url, manifest=manifest)
     assert counts == {"downloaded": 10, "skipped": 0}
     assert edf.read_bytes() == full and not list(dest.rglob("*.part"))
-    total = sum(len(v) for v in files.values())
-    assert RangeHandler.sent == total - 50000  # the EDF resumed where the part file ended
+    # every file asked for once, from its first byte, except the EDF, which resumed where the part file ended
+    assert sorted(RangeHandler.requests) == sorted((rel, 50000 if rel.endswith(".edf") else 0) for rel in files)
     assert fetch("ds002722", dest, subjects=["01"], base_url=url, manifest=manifest)["skipped"] == 10
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import os
 import shutil
 import signal
@@ -19,6 +20,7 @@ from eeg2music.preprocess import audio as audio_targets
 from eeg2music.preprocess.eeg import clean_run, cut_trial, eeg_only
 from eeg2music.preprocess.subject import run_subject
 from eeg2music.store import open_store
+from eeg2music.summary import write_summary
 
 from ..helpers import preprocess_cmd, rewrite_edf, run_preprocess, zero_channel
 from .test_nmed import write_nmed
@@ -105,18 +107,30 @@ def test_nan_channel_is_interpolated(tmp_path, pre_cfg):
     assert np.isnan(g["audio"][0]).all() and g.attrs["trials"][0]["audio_status"] == "missing"
 
 
-def test_too_many_bad_channels_fails_with_file_named(study_copy, tmp_path, pre_cfg):
+def test_too_many_bad_channels_leaves_out_the_run_with_file_named(study_copy, tmp_path, pre_cfg):
     edf = study_copy / "ds002722/sub-02/eeg/sub-02_task-run1_eeg.edf"
 
     def kill_many(data, names):
         data[:12] = 0.0
 
     rewrite_edf(edf, kill_many)
+    store = run_subject(kind="ds002722", dataset="x", root=study_copy / "ds002722", subject="02",
+                        out=tmp_path / "s.zarr", cfg=pre_cfg, trial_s=8.0)
+    qc = {row["run"]: row for row in zarr.open_group(str(store), mode="r").attrs["qc"]}
+    assert qc["run2"]["status"] == "read" and qc["run2"]["kept"] == 2  # the subject's other run went in
+    assert qc["run1"]["status"] == "skipped" and qc["run1"]["kept"] == 0
+    assert edf.name in qc["run1"]["notes"][0] and "12 of 32 EEG channels are bad" in qc["run1"]["notes"][0]
+    write_summary([store], tmp_path / "summary")  # the data QC table the user reads first
+    with open(tmp_path / "summary/qc.tsv") as f:
+        table = {r["run"]: r for r in csv.DictReader(f, delimiter="\t")}
+    assert table["run1"]["status"] == "skipped" and "12 of 32 EEG channels are bad" in table["run1"]["notes"]
+    assert table["run2"]["status"] == "read" and table["run2"]["kept"] == "2" and float(table["run2"]["hours"]) > 0
+    rewrite_edf(edf.with_name("sub-02_task-run2_eeg.edf"), kill_many)  # now no run is usable: the subject fails
     with pytest.raises(InputError, match="12 of 32 EEG channels are bad") as err:
         run_subject(kind="ds002722", dataset="x", root=study_copy / "ds002722", subject="02",
-                    out=tmp_path / "s.zarr", cfg=pre_cfg, trial_s=8.0)
-    assert edf.name in str(err.value)
-    assert not (tmp_path / "s.zarr").exists() and not list(tmp_path.glob("s.zarr.tmp-*"))
+                    out=tmp_path / "t.zarr", cfg=pre_cfg, trial_s=8.0)
+    assert edf.name in str(err.value) and "1 other run(s) of sub-02 failed too" in str(err.value)
+    assert not (tmp_path / "t.zarr").exists() and not list(tmp_path.glob("t.zarr.tmp-*"))
 
 
 def _same_store(a_path, b_path) -> None:

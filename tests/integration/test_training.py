@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import psutil
 import pytest
 import torch
 import yaml
@@ -124,6 +125,77 @@ def test_sigkill_and_resume_gives_bit_identical_weights(signal_study, tmp_path):
     a = torch.load(tmp_path / "ref/final.pt", weights_only=False)["model"]
     b = torch.load(run / "final.pt", weights_only=False)["model"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+RANDOM_EVERY_STEP = {
+    "bilstm_dropout": {"model.dropout": 0.3},
+    "diffwave": {"model": {"name": "diffwave", "conditioning": "mel", "layers": 2, "channels": 8, "cycle": 2},
+                 "data.targets": ["audio", "mel"], "data.window_s": 0.5, "data.audio_rate": 2000},
+}
+
+
+@pytest.mark.parametrize("variant", sorted(RANDOM_EVERY_STEP))
+def test_resume_mid_epoch_continues_the_random_stream(signal_study, tmp_path, variant):
+    """A run resumed from a mid-epoch checkpoint ends with the uninterrupted run's weights and RNG states, for
+    models that draw random numbers every step (dropout; diffusion noise and steps), in the default mode.
+
+    The resumed run starts from a copy of the uninterrupted run's directory cut back to the step-5 checkpoint, which
+    is what a SIGKILL after that checkpoint leaves (no timing involved)."""
+    cfg = load_config(write_config(tmp_path / "c.yaml", max_steps=14, ckpt_every=5, **RANDOM_EVERY_STEP[variant]),
+                      {"data.manifest": str(signal_study[0]), "run_dir": str(tmp_path / "ref")})
+    main(cfg)
+    ref = tmp_path / "ref"
+    resumed = tmp_path / "resumed"
+    resumed.mkdir()
+    (resumed / "ckpt-00000005.pt").write_bytes((ref / "ckpt-00000005.pt").read_bytes())
+    assert torch.load(resumed / "ckpt-00000005.pt", weights_only=False)["batch_in_epoch"] > 0  # mid-epoch
+    cfg.run_dir = str(resumed)
+    main(cfg)
+    assert "resumed from" in (resumed / "train.log").read_text()
+    a = torch.load(ref / "final.pt", weights_only=False)["model"]
+    b = torch.load(resumed / "final.pt", weights_only=False)["model"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    rng_a = torch.load(ref / "ckpt-00000014.pt", weights_only=False)["rng"][0]
+    rng_b = torch.load(resumed / "ckpt-00000014.pt", weights_only=False)["rng"][0]
+    assert torch.equal(rng_a["torch"], rng_b["torch"]) and rng_a["python"] == rng_b["python"]
+    assert all(np.array_equal(x, y) for x, y in zip(rng_a["numpy"], rng_b["numpy"], strict=True))
+
+
+def torchrun_cmd(config: Path, run_dir: Path, manifest: Path) -> list[str]:
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m",
+            "eeg2music.train", str(config), "--run-dir", str(run_dir), "--manifest", str(manifest)]
+
+
+def test_ddp_sigkill_and_resume_gives_bit_identical_weights(signal_study, tmp_path):
+    """Two gloo ranks under torchrun, with dropout (each rank's RNG stream is saved and restored): SIGKILL the whole
+    process group once the first checkpoint is on disk, resume, and end with the uninterrupted 2-rank run's
+    weights and every rank's RNG state. Whichever checkpoint the kill leaves, the result must be the same."""
+    cfg = write_config(tmp_path / "c.yaml", max_steps=40, ckpt_every=3, **{"model.dropout": 0.3})
+    ref = subprocess.run(torchrun_cmd(cfg, tmp_path / "ref", signal_study[0]), capture_output=True, text=True)
+    assert ref.returncode == 0, ref.stderr[-3000:]
+    run = tmp_path / "killed"
+    proc = subprocess.Popen(torchrun_cmd(cfg, run, signal_study[0]), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    while not list(run.glob("ckpt-*.pt")) and proc.poll() is None:
+        time.sleep(0.02)
+    # torchrun starts each rank in a session of its own: kill the whole tree at once, as SLURM kills a job's cgroup
+    tree = [proc_ := psutil.Process(proc.pid), *proc_.children(recursive=True)]
+    for p in tree:
+        p.kill()
+    psutil.wait_procs(tree, timeout=30)
+    proc.wait()
+    assert not (run / "final.pt").exists()
+    resumed = subprocess.run(torchrun_cmd(cfg, run, signal_study[0]), capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    step = int(re.search(r"resumed from \S+ at step (\d+)", (run / "train.log").read_text()).group(1))
+    assert 0 < step < 40
+    a = torch.load(tmp_path / "ref/final.pt", weights_only=False)["model"]
+    b = torch.load(run / "final.pt", weights_only=False)["model"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    rngs_a = torch.load(tmp_path / "ref/ckpt-00000040.pt", weights_only=False)["rng"]
+    rngs_b = torch.load(run / "ckpt-00000040.pt", weights_only=False)["rng"]
+    assert len(rngs_a) == len(rngs_b) == 2
+    assert all(torch.equal(x["torch"], y["torch"]) for x, y in zip(rngs_a, rngs_b, strict=True))
 
 
 def test_daly_parameter_count():

@@ -27,9 +27,10 @@ SLURM_DIR = Path(os.environ.get("SLURM_TEST_DIR", "/tmp/eeg2music-slurm"))
 def slurm():
     """The cluster (started here if it is not up yet); SLURM_CONF exported for this process and its children."""
     os.environ["SLURM_CONF"] = str(SLURM_DIR / "etc/slurm.conf")
-    up = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True)
+    # On a fresh machine SLURM is not installed yet: start_slurm.sh installs it (Debian packages) and starts it.
+    up = subprocess.run(["sinfo", "-h", "-o", "%T"], capture_output=True, text=True) if shutil.which("sinfo") else None
     started = False
-    if up.returncode != 0 or "idle" not in up.stdout:
+    if up is None or up.returncode != 0 or "idle" not in up.stdout:
         proc = subprocess.run(["bash", str(SCRIPTS / "start_slurm.sh")], capture_output=True, text=True, timeout=600)
         assert proc.returncode == 0, proc.stdout + proc.stderr
         started = True

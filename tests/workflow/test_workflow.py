@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import re
@@ -198,6 +199,8 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
         "1. Data", "2. Models on the same splits", "3. Compute budget", "4. Learning curves"]
     tables = {t["id"]: t for t in shown["tables"]}
     assert tables["summary"]["rows"] == 1 + 4 and tables["comparison"]["rows"] == 1 + len(cfg["experiments"])
+    with open(work / "results/summary/summary.tsv") as f:  # the data QC table: one row per run of every subject
+        assert tables["qc"]["rows"] == 1 + sum(int(r["runs"]) for r in csv.DictReader(f, delimiter="\t"))
     assert tables["budget"]["rows"] == len(rows) and tables["curve-linear_trf"]["rows"] == 1 + 2
     assert all(t["visible"] for t in shown["tables"])
     images = {i["alt"]: i for i in shown["images"]}

@@ -1,4 +1,5 @@
-# The metadata summary over every preprocessed subject.
+# The metadata summary over every preprocessed subject, and the data QC table (every run: trials found, kept,
+# dropped and why).
 
 
 rule summary:
@@ -6,6 +7,7 @@ rule summary:
         all_stores,
     output:
         tsv="results/summary/summary.tsv",
+        qc="results/summary/qc.tsv",
         md="results/summary/summary.md",
         html="results/summary/summary.html",
         psd="results/summary/psd.png",

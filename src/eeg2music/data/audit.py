@@ -38,11 +38,24 @@ def _keys(entries) -> dict[str, set]:
     }
 
 
+def _recording_span(e) -> tuple[tuple, float, float]:
+    """Where an entry's EEG lies: in its run's recording time when the trial's onset is known (two trials of one
+    run can overlap, e.g. one state code of a pair read as a trial of its own), else within its trial."""
+    if e.onset_s is None:
+        return (e.store, "trial", e.trial), e.start_s, e.stop_s
+    return (e.store, "run", e.run), e.onset_s + e.start_s, e.onset_s + e.stop_s
+
+
 def _overlapping_windows(a, b) -> int:
     spans: dict[tuple, list] = {}
     for e in a:
-        spans.setdefault((e.store, e.trial), []).append((e.start_s, e.stop_s))
-    return sum(1 for e in b for s, t in spans.get((e.store, e.trial), []) if e.start_s < t and s < e.stop_s)
+        key, start, stop = _recording_span(e)
+        spans.setdefault(key, []).append((start, stop))
+    count = 0
+    for e in b:
+        key, start, stop = _recording_span(e)
+        count += sum(1 for s, t in spans.get(key, []) if start < t and s < stop)
+    return count
 
 
 def audit(manifest: Manifest) -> dict[str, Any]:
@@ -59,14 +72,15 @@ def audit(manifest: Manifest) -> dict[str, Any]:
     # Honesty is about the test part: it must share nothing relevant with what the model was trained or selected
     # on. cv-by-run carves val from training runs on purpose, so train/val is only checked for shared trials.
     held_out = ("train/test", "val/test")
-    honest = [p for p, k in HONESTY.items() if all(shared[pair][k] == 0 for pair in held_out)]
+    shares_eeg = any(shared[pair]["trials"] or shared[pair]["overlapping_windows"] for pair in held_out)
+    honest = [p for p, k in HONESTY.items() if all(shared[pair][k] == 0 for pair in held_out) and not shares_eeg]
     return {
         "protocol": manifest.protocol,
         "sizes": {p: len(e) for p, e in parts.items()},
         "shared": shared,
         "examples": examples,
         "honest_for": honest,
-        "leaks_trials": any(shared[pair]["trials"] for pair in held_out),
+        "leaks_trials": shares_eeg,  # the same trial, or overlapping EEG of two trials, in training and test
         "val_leaks_trials": shared["train/val"]["trials"] > 0,
         "declared_protocol_honest": manifest.protocol in honest,
     }
@@ -77,8 +91,10 @@ def check_split(manifest_path: Path, allow_leak: bool = False) -> dict[str, Any]
     report = audit(Manifest.load(manifest_path))
     if report["leaks_trials"] and not allow_leak:
         n = {pair: s["trials"] for pair, s in report["shared"].items() if s["trials"]}
-        raise LeakError(manifest_path, f"split shares trials across parts {n}: test windows come from trials seen "
-                        "in training", "use an honest protocol, or set allow_leak: true to train on it anyway")
+        w = {pair: s["overlapping_windows"] for pair, s in report["shared"].items() if s["overlapping_windows"]}
+        raise LeakError(manifest_path, f"split shares trials across parts {n} (overlapping windows {w}): test windows "
+                        "come from EEG seen in training",
+                        "use an honest protocol, or set allow_leak: true to train on it anyway")
     return report
 
 

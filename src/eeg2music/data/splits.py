@@ -41,6 +41,7 @@ class Entry:
     audio_status: str
     start_s: float
     stop_s: float
+    onset_s: float | None = None  # the trial's onset in its recording: windows of two trials can share EEG
 
 
 @dataclass
@@ -94,13 +95,14 @@ class Manifest:
 
 def trial_rows(stores: list[StoreInfo]) -> list[dict[str, Any]]:
     return [{"store": s.path, "dataset": s.dataset, "subject": s.subject, "run": t["run"], "trial": i,
-             "clip": t["clip_id"], "audio_status": t["audio_status"], "epoch_s": s.epoch_s}
+             "clip": t["clip_id"], "audio_status": t["audio_status"], "epoch_s": s.epoch_s,
+             "onset_s": t.get("onset_s")}
             for s in stores for i, t in enumerate(s.trials)]
 
 
 def _entry(row: dict[str, Any], part: str) -> Entry:
     return Entry(part, row["store"], row["dataset"], row["subject"], row["run"], row["trial"], row["clip"],
-                 row["audio_status"], 0.0, row["epoch_s"])
+                 row["audio_status"], 0.0, row["epoch_s"], row["onset_s"])
 
 
 def _by(rows, *keys) -> dict[tuple, list[dict[str, Any]]]:

@@ -49,9 +49,18 @@ def data_section(summary: Path) -> str:
     total = {"eeg": sum(float(r["hours_eeg"]) for r in rows), "music": sum(float(r["hours_music"]) for r in rows)}
     figures = "".join(image(summary.parent / name, name) for name in ("psd.png", "trial.png")
                       if (summary.parent / name).exists())
+    qc = _read_tsv(summary.with_name("qc.tsv"))
+    qc_cols = ["dataset", "subject", "session", "run", "status", "found", "kept", "dropped", "drop_reasons", "notes",
+               "hours"]
+    odd = sum(r["status"] != "read" or r["dropped"] != "0" or r["notes"] != "none" for r in qc)
     return ("<h2 id='data'>1. Data</h2>"
             f"<p>{len(rows)} subjects in {len({r['dataset'] for r in rows})} datasets: "
             f"{total['eeg']:.2f} h of EEG, {total['music']:.2f} h of it during music.</p>"
+            "<h3>Data QC: every run</h3>"
+            f"<p>{len(qc)} runs; {sum(int(r['kept']) for r in qc)} of {sum(int(r['found']) for r in qc)} trials "
+            f"found were kept; {odd} runs have a dropped trial, a note or were left out (read these first).</p>"
+            + _table(qc_cols, [[html.escape(r.get(c, "")) for c in qc_cols] for r in qc], "qc")
+            + "<h3>Per subject</h3>"
             + _table(cols, [[html.escape(r.get(c, "")) for c in cols] for r in rows], "summary") + figures)
 
 

@@ -14,6 +14,7 @@ AUDIO_OK = "ok"
 AUDIO_AMBIGUOUS = "ambiguous"  # ds002724: the clip is one of several candidates
 AUDIO_NOT_DISTRIBUTED = "not distributed"  # ds002721/ds002723: the audio is not part of the dataset
 AUDIO_MISSING = "missing"  # NMED-T: the user did not supply the song file
+AUDIO_UNLABELLED = "unlabelled"  # the events name no clip for this trial (ds002722 sub-06 run1)
 
 
 @dataclass(frozen=True)
@@ -42,6 +43,14 @@ class Trial:
     states: tuple[int, ...] = ()  # BCMI targeted affective state codes (1-9)
 
 
+@dataclass(frozen=True)
+class DroppedTrial:
+    """A trial marker the reader found but did not keep, and why (shown in the data QC table)."""
+
+    onset_s: float
+    reason: str
+
+
 @dataclass
 class Run:
     """A continuous recording with its music trials.
@@ -55,6 +64,12 @@ class Run:
     trials: list[Trial]
     rating_channels: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)  # missing pieces, for the summary
+    dropped: list[DroppedTrial] = field(default_factory=list)
+
+    @property
+    def n_found(self) -> int:
+        """Trial markers found in the run: kept plus dropped."""
+        return len(self.trials) + len(self.dropped)
 
     def trial_records(self) -> Iterator[TrialRecord]:
         """The run's trials as uniform records (raw, unfiltered EEG in volts)."""

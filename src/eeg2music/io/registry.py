@@ -47,8 +47,8 @@ DATASETS: dict[str, DatasetSpec] = {s.id: s for s in (
                 _bcmi("ds002722")),
     DatasetSpec("ds002724", "BCMI training sessions (clip ambiguous)", "openneuro", True, False, 40.0, r"run\d+",
                 _bcmi("ds002724")),
-    DatasetSpec("ds002721", "BCMI film-music listening (audio not distributed)", "openneuro", False, False, 20.0,
-                r"run\d+", _bcmi("ds002721")),
+    DatasetSpec("ds002721", "BCMI film-music listening (audio not distributed)", "openneuro", False, False, 12.0,
+                r"run[2-5]", _bcmi("ds002721")),  # runs 1 and 6 are rest; 12-s clips (README)
     DatasetSpec("ds002723", "BCMI online testing (audio not distributed)", "openneuro", False, False, 60.0, r"run\d+",
                 _bcmi("ds002723")),
     DatasetSpec("nmed-t", "NMED-T naturalistic music, 125-ch EGI at 125 Hz (audio supplied by the user)", "manual",

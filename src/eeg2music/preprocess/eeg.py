@@ -40,6 +40,8 @@ def montage_for(names: list[str]) -> mne.channels.DigMontage:
 
 def eeg_only(raw: mne.io.BaseRaw, copy: bool = True) -> mne.io.BaseRaw:
     """EEG channels with normalised names and template positions (in place with ``copy=False``)."""
+    if not raw.preload:  # readers return runs whose samples are read on demand
+        raw.load_data(verbose="error")
     raw = (raw.copy() if copy else raw).pick("eeg", exclude=[])
     raw.rename_channels(normalise_channel_names(raw.ch_names))
     raw.set_montage(montage_for(raw.ch_names), on_missing="warn", verbose="error")

@@ -15,7 +15,7 @@ import numpy as np
 from tqdm import tqdm
 
 from eeg2music.errors import InputError, one_line_errors
-from eeg2music.io.records import AUDIO_OK, Run, Trial
+from eeg2music.io.records import AUDIO_OK, Run, RunFile, Trial
 from eeg2music.io.registry import make_reader
 from eeg2music.preprocess import audio as audio_targets
 from eeg2music.preprocess.eeg import EegConfig, clean_run, cut_trial, eeg_only, mean_psd
@@ -75,56 +75,110 @@ def _audio_for(trial: Trial, cfg: PreprocessConfig) -> dict[str, np.ndarray] | N
     return {"audio": wave, "envelope": env, "mel": mel}
 
 
+@dataclass
+class RunResult:
+    """What one run contributes to the subject's store; built whole before anything is merged, so a run that fails
+    half-way leaves nothing behind."""
+
+    eeg: dict[int, list[np.ndarray]]
+    targets: list[dict[str, np.ndarray] | None]
+    ratings: list[np.ndarray | None]
+    trials: list[dict]
+    bads: dict[str, str]
+    channels: list[str]
+    psd: tuple[np.ndarray, np.ndarray, np.ndarray]  # freqs, before, after
+    run: Run
+
+
+def source_path(path: Path, root: Path) -> str:
+    """A source file relative to the dataset root (no user names or cluster paths in stores)."""
+    try:
+        return str(Path(path).resolve().relative_to(Path(root).resolve()))
+    except ValueError:
+        return Path(path).name
+
+
+def _process_run(run: Run, cfg: PreprocessConfig, root: Path) -> RunResult:
+    run_file = run.file
+    run.raw.load_data(verbose="error")
+    ratings = [_ratings(run, trial, cfg.envelope_rate) for trial in run.trials]  # before dropping non-EEG
+    clean = eeg_only(run.raw, copy=False)
+    freqs, before = mean_psd(clean)
+    clean, run_bads = clean_run(clean, cfg.eeg, str(run_file.path))
+    for name, why in run_bads.items():
+        log.warning("%s: channel %s %s; interpolated from neighbours (mark it bad in channels.tsv to silence this)",
+                    run_file.path, name, why)
+    eeg: dict[int, list[np.ndarray]] = {r: [] for r in cfg.eeg.rates}
+    targets, trials = [], []
+    for trial in run.trials:
+        for rate in cfg.eeg.rates:
+            eeg[rate].append(cut_trial(clean, trial.onset_s, trial.duration_s, rate))
+        targets.append(_audio_for(trial, cfg))
+        trials.append({
+            "run": run_file.run, "session": run_file.session, "trial": trial.index,
+            "clip_id": trial.clip_id, "onset_s": trial.onset_s, "duration_s": trial.duration_s,
+            "audio_status": trial.audio_status, "audio_file": source_path(trial.audio_path, root)
+            if trial.audio_path else "",
+            "clip_candidates": list(trial.clip_candidates), "states": list(trial.states),
+            "source_file": source_path(run_file.path, root),
+        })
+    return RunResult(eeg, targets, ratings, trials, run_bads, clean.ch_names, (freqs, before, mean_psd(clean)[1]),
+                     run)
+
+
+def qc_row(run_file: RunFile, root: Path, run: Run | None = None, error: InputError | None = None) -> dict:
+    """One row of the data QC table: what the reader found in a run, what was kept, what was dropped and why."""
+    row = {"run": run_file.run, "session": run_file.session, "source_file": source_path(run_file.path, root)}
+    if run is None:
+        return {**row, "status": "skipped", "found": 0, "kept": 0, "dropped": [], "notes": [error.one_line()],
+                "hours": 0.0}
+    sfreq = float(run.raw.info["sfreq"])
+    return {**row, "status": "read", "found": run.n_found, "kept": len(run.trials),
+            "dropped": [{"onset_s": d.onset_s, "reason": d.reason} for d in run.dropped], "notes": list(run.notes),
+            "hours": run.raw.n_times / sfreq / 3600, "sfreq": sfreq}
+
+
 def run_subject(*, kind: str, dataset: str, root: Path, subject: str, out: Path, cfg: PreprocessConfig,
                 trial_s: float | None = None, audio_dir: Path | None = None) -> Path:
-    """Read every run of the subject, clean it, cut trials and audio targets, and write the store atomically."""
+    """Read every run of the subject, clean it, cut trials and audio targets, and write the store atomically.
+
+    A run that cannot be used (unreadable file, no trial markers, a montage unlike the subject's other runs) is one
+    warning line and a row of the QC table; the store is written from the other runs. Only a subject with no
+    usable run at all is an error (the first run's)."""
     reader = make_reader(kind, dataset, root, trial_s, audio_dir)
     run_files = reader.run_files(subject)
     writer = StoreWriter(out)
     try:
-        eeg: dict[int, list[np.ndarray]] = {r: [] for r in cfg.eeg.rates}
-        targets: list[dict[str, np.ndarray] | None] = []
-        ratings: list[np.ndarray | None] = []
-        trials, bads, notes, psd_before, psd_after, runs = [], {}, [], [], [], []
-        channels: list[str] | None = None
-        rating_names: list[str] = []
-        freqs = None
+        results: list[RunResult] = []
+        qc, failures = [], []
         for run_file in tqdm(run_files, desc=f"{dataset} sub-{subject}", unit="run", disable=None):
-            run = reader.read_run(run_file)
-            notes += run.notes
-            sfreq = float(run.raw.info["sfreq"])
-            runs.append({"run": run_file.run, "session": run_file.session, "source_file": str(run_file.path),
-                         "sfreq": sfreq, "duration_s": run.raw.n_times / sfreq, "n_trials": len(run.trials)})
-            rating_names = rating_names or list(run.rating_channels)
-            ratings += [_ratings(run, trial, cfg.envelope_rate) for trial in run.trials]  # before dropping non-EEG
-            clean = eeg_only(run.raw, copy=False)
-            freqs, before = mean_psd(clean)
-            clean, run_bads = clean_run(clean, cfg.eeg, str(run_file.path))
-            for name, why in run_bads.items():
-                log.warning("%s: channel %s %s; interpolated from neighbours (mark it bad in channels.tsv to "
-                            "silence this)", run_file.path, name, why)
-            bads[run_file.run] = run_bads
-            psd_before.append(before)
-            psd_after.append(mean_psd(clean)[1])
-            if channels is None:
-                channels = clean.ch_names
-            elif clean.ch_names != channels:
-                raise InputError(run_file.path, f"channels differ from the subject's first run ({channels[:4]}…)",
-                                 "give every run of a subject the same montage")
-            for trial in run.trials:
-                for rate in cfg.eeg.rates:
-                    eeg[rate].append(cut_trial(clean, trial.onset_s, trial.duration_s, rate))
-                targets.append(_audio_for(trial, cfg))
-                trials.append({
-                    "run": run_file.run, "session": run_file.session, "trial": trial.index,
-                    "clip_id": trial.clip_id, "onset_s": trial.onset_s, "duration_s": trial.duration_s,
-                    "audio_status": trial.audio_status, "audio_file": str(trial.audio_path or ""),
-                    "clip_candidates": list(trial.clip_candidates), "states": list(trial.states),
-                    "source_file": str(run_file.path),
-                })
+            try:
+                run = reader.read_run(run_file)
+                result = _process_run(run, cfg, Path(root))
+                if results and result.channels != results[0].channels:
+                    raise InputError(run_file.path, f"channels differ from the subject's first run "
+                                     f"({results[0].channels[:4]}…)",
+                                     "give every run of a subject the same montage; the other runs are still used")
+            except InputError as err:
+                log.warning("%s (run left out; the subject's other runs are still used)", err.one_line())
+                failures.append(err)
+                qc.append(qc_row(run_file, root, error=err))
+                continue
+            results.append(result)
+            qc.append(qc_row(run_file, root, run))
+        if not results:
+            first = failures[0]
+            more = f" (and {len(failures) - 1} other run(s) of sub-{subject} failed too)" if len(failures) > 1 else ""
+            raise InputError(first.path, first.problem + more, first.fix)
+        trials = [t for r in results for t in r.trials]
+        notes = [n for r in results for n in r.run.notes] + [q["notes"][0] for q in qc if q["status"] == "skipped"]
         if not trials:
             raise InputError(root / f"sub-{subject}", "no usable music trials in any run",
-                             "check the events files, or exclude the subject in config/subjects.tsv")
+                             "check the events files, or set include to no for the subject in config/subjects.tsv")
+        eeg = {rate: [x for r in results for x in r.eeg[rate]] for rate in cfg.eeg.rates}
+        targets = [t for r in results for t in r.targets]
+        ratings = [x for r in results for x in r.ratings]
+        channels = results[0].channels
         durations = {t["duration_s"] for t in trials}
         n_min = {rate: min(x.shape[1] for x in eeg[rate]) for rate in cfg.eeg.rates}
         if len(durations) > 1:  # NMED-T songs differ in length; a store holds rectangular arrays
@@ -140,18 +194,24 @@ def run_subject(*, kind: str, dataset: str, root: Path, subject: str, out: Path,
             writer.array("sources/100", feats)
         epoch_s = min(durations)
         _write_targets(writer, targets, ratings, epoch_s, cfg)
-        writer.array("qc/psd_freqs", freqs)
-        writer.array("qc/psd_before", np.stack(psd_before))
-        writer.array("qc/psd_after", np.stack(psd_after))
+        writer.array("qc/psd_freqs", results[0].psd[0])
+        writer.array("qc/psd_before", np.stack([r.psd[1] for r in results]))
+        writer.array("qc/psd_after", np.stack([r.psd[2] for r in results]))
+        runs = [{"run": r.run.file.run, "session": r.run.file.session,
+                 "source_file": source_path(r.run.file.path, root), "sfreq": float(r.run.raw.info["sfreq"]),
+                 "duration_s": r.run.raw.n_times / float(r.run.raw.info["sfreq"]), "n_trials": len(r.run.trials)}
+                for r in results]
         return writer.commit({
             "dataset": dataset, "kind": kind, "subject": subject, "channels": channels,
             "eeg_units": "V", "audio_units": "full scale (-1..1)", "envelope_units": "full scale",
             "mel_units": "natural log of mel power (+1e-5)", "ratings_units": "as recorded (FEELTRACE 0-9)",
             "eeg_rates": list(cfg.eeg.rates), "audio_rate": cfg.audio_rate,
             "envelope_rate": cfg.envelope_rate, "mel_rate": cfg.mel_rate, "n_mels": cfg.n_mels,
-            "epoch_s": epoch_s, "runs": runs, "trials": trials, "bads": bads, "notes": notes,
-            "rating_names": rating_names, "source_names": source_names,
-            "provenance": {"source_files": [str(r.path) for r in run_files], "config": get_config(cfg),
+            "epoch_s": epoch_s, "runs": runs, "trials": trials, "bads": {r.run.file.run: r.bads for r in results},
+            "notes": notes, "qc": qc, "rating_names": next((r.run.rating_channels for r in results
+                                                            if r.run.rating_channels), []),
+            "source_names": source_names,
+            "provenance": {"source_files": [source_path(r.path, root) for r in run_files], "config": get_config(cfg),
                            "packages": package_versions(), "git_sha": git_sha()},
         })
     except BaseException:

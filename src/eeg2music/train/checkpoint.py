@@ -21,12 +21,25 @@ log = logging.getLogger("eeg2music.train")
 NAME = re.compile(r"ckpt-(\d{8})\.pt")
 
 
+def atomic_save(obj: Any, path: Path) -> Path:
+    """``torch.save`` to ``<path>.tmp``, fsync, rename: after a kill or a power loss ``path`` is whole or absent."""
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "wb") as f:
+        torch.save(obj, f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)  # the rename itself
+    finally:
+        os.close(dir_fd)
+    return path
+
+
 def save(run_dir: Path, step: int, state: dict[str, Any], keep: int = 3) -> Path:
     run_dir.mkdir(parents=True, exist_ok=True)
-    path = run_dir / f"ckpt-{step:08d}.pt"
-    tmp = path.with_name(path.name + ".tmp")
-    torch.save({**state, "complete": True}, tmp)
-    os.replace(tmp, path)
+    path = atomic_save({**state, "complete": True}, run_dir / f"ckpt-{step:08d}.pt")
     for old in sorted(p for p in run_dir.glob("ckpt-*.pt") if NAME.fullmatch(p.name))[:-keep]:
         old.unlink()
     return path
@@ -42,7 +55,12 @@ def _diff(a: Any, b: Any, prefix: str = "") -> list[str]:
 
 
 def load_latest(run_dir: Path, model_cfg: dict[str, Any]) -> dict[str, Any] | None:
-    """The newest complete checkpoint whose model config matches ``model_cfg`` (None if there is none)."""
+    """The newest complete checkpoint whose model config matches ``model_cfg`` (None if there is none).
+
+    Temporaries of writes that a kill interrupted are removed first: they are never complete.
+    """
+    for stale in run_dir.glob("*.pt.tmp"):
+        stale.unlink(missing_ok=True)
     for path in sorted((p for p in run_dir.glob("ckpt-*.pt") if NAME.fullmatch(p.name)), reverse=True):
         try:
             state = torch.load(path, map_location="cpu", weights_only=False)

@@ -91,6 +91,16 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state(state["cuda"])
 
 
+def loader_generator(cfg: TrainConfig, epoch: int, rank: int) -> torch.Generator:
+    """The data loader's own generator, seeded by (seed, epoch, rank).
+
+    Without one, every ``iter(loader)`` draws its workers' base seed from the global torch RNG: a run resumed
+    mid-epoch builds one loader more than the uninterrupted run, so every later dropout mask and diffusion noise
+    draw would differ. With it, the global RNG advances only through the model, and resume stays bit-identical.
+    """
+    return torch.Generator().manual_seed((cfg.seed * 1_000_003 + epoch) * 1_009 + rank)
+
+
 def to_device(batch: dict[str, Any], device: torch.device) -> dict[str, Any]:
     return {k: v.to(device, non_blocking=True) if torch.is_tensor(v) else v for k, v in batch.items()}
 
@@ -179,7 +189,7 @@ def main(cfg: TrainConfig) -> Path:
         data.set_epoch(epoch)
         batches = EpochBatches(len(data), cfg.batch_size, dist.world_size, dist.rank, cfg.seed, epoch, position)
         loader = DataLoader(data, batch_sampler=batches, num_workers=cfg.data.num_workers,
-                            pin_memory=dist.device.type == "cuda")
+                            pin_memory=dist.device.type == "cuda", generator=loader_generator(cfg, epoch, dist.rank))
         for batch in loader:
             batch = to_device(batch, dist.device)
             check_finite_inputs(batch, step)
@@ -216,8 +226,8 @@ def main(cfg: TrainConfig) -> Path:
     bar.close()
     log.info("finished at step %d", step)
     if dist.is_main:
-        torch.save({"model": model.state_dict(), "config": cfg.to_dict(), "step": step}, run_dir / "final.pt.tmp")
-        (run_dir / "final.pt.tmp").replace(run_dir / "final.pt")
+        checkpoint.atomic_save({"model": model.state_dict(), "config": cfg.to_dict(), "step": step},
+                               run_dir / "final.pt")
         if writer is not None:
             writer.close()
     distributed.teardown()
