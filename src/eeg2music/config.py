@@ -3,6 +3,7 @@ reporting the first problem as one line."""
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 from pathlib import Path
@@ -15,7 +16,8 @@ from eeg2music.errors import InputError
 
 
 def check_config(config: dict[str, Any], schema_path: Path, source: str = "config/config.yaml") -> None:
-    """Raise :class:`InputError` naming the offending key, its value and the rule it breaks."""
+    """Raise :class:`InputError` naming the offending key, its value and the rule it breaks: first the schema
+    (types, ranges, unknown keys at every level), then the checks that relate several fields (``cross_check``)."""
     schema = yaml.safe_load(Path(schema_path).read_text())
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(e.absolute_path))
@@ -23,8 +25,74 @@ def check_config(config: dict[str, Any], schema_path: Path, source: str = "confi
         err = errors[0]
         key = ".".join(str(p) for p in err.absolute_path) or "(top level)"
         more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
-        raise InputError(source, f"{key}: {err.message}{more}",
-                         f"fix it; {Path(schema_path).name} describes every field")
+        message = err.message
+        if err.validator == "additionalProperties" and isinstance(err.instance, dict):
+            known = list(err.schema.get("properties", {}))
+            unknown = [k for k in err.instance if k not in known]
+            close = difflib.get_close_matches(unknown[0], known, n=1) if unknown and known else []
+            message = f"unknown key {unknown[0]!r}" + (f" (did you mean {close[0]!r}?)" if close else "") \
+                if unknown else message
+        raise InputError(source, f"{key}: {message}{more}", f"fix it; {Path(schema_path).name} describes every field")
+    cross_check(config, source)
+
+
+def _fail(source: str, key: str, problem: str, fix: str) -> None:
+    raise InputError(source, f"{key}: {problem}", fix)
+
+
+def cross_check(config: dict[str, Any], source: str = "config/config.yaml") -> None:
+    """Every rule that relates two fields, in one place (the schema checks fields one at a time)."""
+    pre = config["preprocess"]
+    nyquist = min(pre["rates"]) / 2
+    if pre["h_freq"] >= nyquist:
+        _fail(source, "preprocess.h_freq", f"{pre['h_freq']:g} Hz is not below the Nyquist frequency "
+              f"({nyquist:g} Hz) of the lowest rate in preprocess.rates", "lower h_freq or raise the rates")
+    if pre["l_freq"] >= pre["h_freq"]:
+        _fail(source, "preprocess.l_freq", f"{pre['l_freq']:g} Hz is not below h_freq ({pre['h_freq']:g} Hz)",
+              "make l_freq < h_freq")
+    synth = config.get("synth", {})
+    synthetic = [d for d in config["datasets"].values() if d.get("synthetic")]
+    if synth and synthetic and len(synthetic) == len(config["datasets"]):  # subject and run counts known
+        n_subjects = synth["n_subjects"] * len(synthetic)
+        folds = config["splits"]["folds"]
+        if folds.get("leave-subject-out", 0) > n_subjects:
+            _fail(source, "splits.folds.leave-subject-out", f"{folds['leave-subject-out']} folds for "
+                  f"{n_subjects} subjects", "use at most one fold per subject")
+        if folds.get("cv-by-run", 0) > synth["n_runs"]:
+            _fail(source, "splits.folds.cv-by-run", f"{folds['cv-by-run']} folds for {synth['n_runs']} runs per "
+                  "subject", "use at most one fold per run (synth.n_runs)")
+    experiments = config.get("experiments", {})
+    for name, exp in experiments.items():
+        needs = {"train": ("config",), "chain": ("encoder", "vocoder"), "linear": ()}[exp["kind"]]
+        for key in needs:
+            if key not in exp:
+                _fail(source, f"experiments.{name}", f"kind {exp['kind']} needs {key!r}",
+                      f"add {key}: (see the other {exp['kind']} experiments)")
+        partners = [(k, exp[k]) for k in ("encoder", "vocoder") if exp["kind"] == "chain"]
+        partners += [(f"init.{param}", other) for param, other in exp.get("init", {}).items()]
+        for key, other in partners:
+            partner = experiments.get(other, {})
+            if other == name or partner.get("kind") != "train" or partner.get("split") != exp["split"]:
+                _fail(source, f"experiments.{name}.{key}", f"{other!r} is not another trained experiment on the "
+                      "same split", "name one of the kind: train experiments")
+    if experiments:
+        baseline = config.get("evaluate", {}).get("baseline")
+        if baseline is not None and baseline not in experiments:
+            _fail(source, "evaluate.baseline", f"{baseline!r} is not an experiment",
+                  f"use one of {', '.join(sorted(experiments))}")
+        for name in config.get("learning_curve", {}).get("experiments", []):
+            if name not in experiments:
+                _fail(source, "learning_curve.experiments", f"{name!r} is not an experiment",
+                      f"use one of {', '.join(sorted(experiments))}")
+
+
+def check_roots(config: dict[str, Any], source: str = "config/config.yaml") -> None:
+    """Every dataset that is not generated by the workflow must be on disk (else finished results would stand
+    unchecked against data that is gone)."""
+    for name, d in config["datasets"].items():
+        if not d.get("synthetic") and not Path(d["root"]).is_dir():
+            raise InputError(source, f"datasets.{name}.root: {d['root']} does not exist",
+                             f"run `eeg2music fetch {d['kind']}` or fix the root")
 
 
 PLACEHOLDER = re.compile(r"<fill in[^>]*>")

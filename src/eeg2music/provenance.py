@@ -1,4 +1,5 @@
-"""Provenance recorded in every store and run directory: git SHA and package versions."""
+"""Provenance recorded in every store, run directory, predictions file, metrics.json and report page: the git SHA
+and package versions of the code that made it."""
 
 from __future__ import annotations
 
@@ -32,3 +33,15 @@ def package_versions(names: tuple[str, ...] = TRACKED_PACKAGES) -> dict[str, str
         except importlib.metadata.PackageNotFoundError:
             versions[name] = "not installed"
     return versions
+
+
+def stamp() -> dict[str, object]:
+    """What made a result: {"git_sha": …, "packages": {…}}."""
+    return {"git_sha": git_sha(), "packages": package_versions()}
+
+
+def stamp_html(made_by: dict[str, object] | None = None) -> str:
+    """A page footer naming the code that made it (``made_by`` from a result file, else this process)."""
+    made_by = made_by or stamp()
+    packages = ", ".join(f"{k} {v}" for k, v in made_by["packages"].items())
+    return (f"<p class='provenance'>Made by eeg2music at git {made_by['git_sha']}; {packages}.</p>")

@@ -94,7 +94,7 @@ def test_wav_shorter_than_its_trial(study_copy, tmp_path):
         x, sr = sf.read(w)
         sf.write(w, x[: 3 * sr], sr)
     line = error_line(run_preprocess(study_copy / "ds002722", "ds002722", "01", tmp_path / "s.zarr"))
-    assert ".wav" in line and "short by 5.00 s" in line
+    assert ".wav" in line and "short by 5.00 s" in line and "set trial_s in its datasets entry" in line
 
 
 def test_sampling_rate_contradicts_sidecar(study_copy, tmp_path):

@@ -82,7 +82,7 @@ def test_fetch_downloads_verifies_and_resumes(bucket, tmp_path):
     full = files["ds002722/sub-01/eeg/sub-01_task-run1_eeg.edf"]
     (edf.parent / (edf.name + ".part")).write_bytes(full[:50000])  # an interrupted earlier download
     counts = fetch("ds002722", dest, subjects=["01"], base_url=url, manifest=manifest)
-    assert counts == {"downloaded": 10, "skipped": 0}
+    assert counts == {"downloaded": 10, "skipped": 0, "missing": 0}
     assert edf.read_bytes() == full and not list(dest.rglob("*.part"))
     # every file asked for once, from its first byte, except the EDF, which resumed where the part file ended
     assert sorted(RangeHandler.requests) == sorted((rel, 50000 if rel.endswith(".edf") else 0) for rel in files)
@@ -116,3 +116,19 @@ def test_plan_from_the_real_manifest():
     assert sum(p.startswith("stimuli/") for p, _ in files) == len(wavs) > 200
     assert not any("/." in p or "__MACOSX" in p for p, _ in files)
     assert ("sub-01/eeg/sub-01_task-genMusic01_events.tsv", None) in files
+
+
+def test_a_sidecar_absent_on_the_server_is_listed_and_the_rest_arrives(bucket, tmp_path, capsys):
+    """Some real runs lack a sidecar (ds002723 has events.json for 24 of 44 runs): fetch goes on and says so."""
+    from eeg2music.io.fetch import main
+
+    url, manifest, files = bucket
+    (tmp_path / "bucket/ds002722/sub-01/eeg/sub-01_task-run1_events.json").unlink()
+    dest = tmp_path / "ds002722"
+    assert main(["ds002722", "--dest", str(dest), "--subjects", "01", "--base-url", url, "--manifest",
+                 str(manifest)]) == 0
+    err = capsys.readouterr().err
+    assert "1 sidecar(s) the manifest expects are not on the server" in err and "MISSING_SIDECARS.txt" in err
+    assert (dest / "MISSING_SIDECARS.txt").read_text() == "sub-01/eeg/sub-01_task-run1_events.json\n"
+    assert (dest / "sub-01/eeg/sub-01_task-run1_eeg.edf").read_bytes() == files[
+        "ds002722/sub-01/eeg/sub-01_task-run1_eeg.edf"]

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import scipy.io
 import soundfile as sf
+import torch
 
 from eeg2music.errors import InputError
 from eeg2music.io.nmed import load_subject
@@ -55,3 +56,44 @@ def test_nmed_wrong_variable_is_one_line(tmp_path):
     with pytest.raises(InputError, match="variable data24 is missing") as err:
         load_subject(tmp_path / "song24_Imputed.mat", 0)
     assert "song24_Imputed.mat" in str(err.value) and "\n" not in str(err.value)
+
+
+def test_model_a_trains_on_an_nmed_study_through_the_interpolation_adapter(tmp_path, pre_cfg):
+    """An NMED-T-shaped study (EGI names, 125 Hz, v7.3 files, the user's audio folder) preprocesses with a bad
+    channel interpolated, and model A, whose pretrained channels are 10-05 names, trains on it through the spline
+    map for a few steps."""
+    import yaml
+
+    from eeg2music.data.splits import make_split
+    from eeg2music.data.stores import StoreInfo
+    from eeg2music.preprocess.subject import run_subject
+    from eeg2music.store import open_store
+    from eeg2music.train.config import load_config
+    from eeg2music.train.engine import main
+
+    audio = tmp_path / "audio"
+    audio.mkdir()
+    rng = np.random.default_rng(0)
+    for song in (21, 22, 23, 24):
+        data = write_nmed(tmp_path, song, n_subjects=2, seconds=10.0, v73=True, seed=song)
+        data[7, :, :] = 0.0  # electrode E8 flat in every recording
+        with h5py.File(tmp_path / f"song{song}_Imputed.mat", "r+") as f:
+            f[f"data{song}"][...] = data.T
+        sf.write(audio / f"song{song}.wav", rng.normal(0, 0.1, 10 * 16000), 16000)
+    stores = [run_subject(kind="nmed-t", dataset="nmed-t", root=tmp_path, subject=s, out=tmp_path / f"{s}.zarr",
+                          cfg=pre_cfg, audio_dir=audio) for s in ("01", "02")]
+    g = open_store(stores[0])
+    assert g.attrs["bads"]["song21"] == {"E8": "flat"} and g.attrs["channels"][0] == "E1"
+    assert np.isfinite(g["eeg/256"][:]).all() and np.isfinite(g["mel"][:]).all()
+    manifest = make_split([StoreInfo.read(s) for s in stores], "random-trial", val=0.25, test=0.25)
+    config = tmp_path / "a.yaml"
+    config.write_text(yaml.safe_dump({
+        "experiment": "nmed_model_a",
+        "model": {"name": "eegpt", "target": "mel", "window_s": 4.0, "adapter": "interpolation", "embed_dim": 32,
+                  "depth": 2, "num_heads": 4, "embed_num": 2, "head_dim": 16},
+        "data": {"window_s": 4.0, "hop_s": 2.0, "rate": 256, "eeg_unit": "mV", "targets": ["mel"]},
+        "optim": {"lr": 0.001, "warmup_steps": 1}, "batch_size": 2, "max_steps": 3, "ckpt_every": 3}))
+    run = tmp_path / "run"
+    cfg = load_config(config, {"data.manifest": str(manifest.save(tmp_path / "m.json")), "run_dir": str(run)})
+    final = torch.load(main(cfg), weights_only=False)
+    assert final["step"] == 3 and all(torch.isfinite(v).all() for v in final["model"].values())

@@ -206,3 +206,9 @@ def test_doubled_ds002723_reading_is_caught_by_the_audit(walked):
     assert len(row["onsets"]) * 2 == len(states)
     read_right = audit(manifest(row["onsets"]))
     assert not read_right["leaks_trials"] and "random-trial" in read_right["honest_for"]
+
+
+def test_the_extra_ds002725_signal_is_left_out_and_named(walked):
+    """ds002725's EDF sizes fit one signal more than channels.tsv lists; the reader leaves it out and says so."""
+    for r in walked["ds002725"]:
+        assert any(f"signal(s) not in channels.tsv left out: {EXTRA_SIGNAL['ds002725']}" in n for n in r["notes"])

@@ -7,6 +7,7 @@ import re
 import warnings
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import save_file
@@ -236,3 +237,30 @@ def test_stage_4_cluster_config_builds_model_a_inside_the_vocoder(tmp_path):
     tuned = {n.split(".")[4] for n, p in joint.conditioner.a.named_parameters()
              if p.requires_grad and ".blocks." in n}
     assert tuned == {"6", "7"}
+
+
+def test_interpolation_adapter_maps_egi_electrodes_onto_eegpt_channels():
+    """NMED-T's 125 EGI electrodes share no name with EEGPT; the spline map carries a smooth scalp field onto
+    EEGPT's channels (front-to-back gradient in, the same gradient out), and named channels pass through."""
+    from eeg2music.models.eegpt.encoder import channel_positions, interpolation_layer
+
+    egi = [f"E{i}" for i in range(1, 126)]
+    layer, targets = interpolation_layer(egi)
+    assert layer.matrix.shape == (len(targets), 125) and len(targets) >= 58
+    src = np.array([c["loc"] for c in channel_positions(egi)])
+    tgt = np.array([c["loc"] for c in channel_positions(targets)])
+    field = torch.tensor(src[:, 1], dtype=torch.float32)[None, :, None]  # (1, C, 1): the y coordinate
+    out = layer(field)[0, :, 0].numpy()
+    assert np.corrcoef(out, tgt[:, 1])[0, 1] > 0.95
+    named, named_targets = interpolation_layer(CHANNELS)
+    x = torch.randn(1, len(CHANNELS), 5)
+    y = named(x)
+    assert torch.equal(y[0, named_targets.index("Cz")], x[0, CHANNELS.index("CZ")])
+
+
+def test_interpolation_adapter_trains_on_egi_channels():
+    model = decoder(channels=[f"E{i}" for i in range(1, 126)], n_inputs=125, adapter="interpolation")
+    batch = {"eeg": torch.randn(2, 125, 1024) * 0.02, "mel": torch.randn(2, 8, 400) - 5}
+    loss = model(batch)
+    loss.backward()
+    assert torch.isfinite(loss) and model.encoder.interpolate.matrix.grad is None  # the map itself is fixed

@@ -106,3 +106,10 @@ def test_manifest_naming_a_missing_store_is_refused(tmp_path):
     with pytest.raises(InputError, match="does not exist") as err:
         Manifest.load(path)
     assert "/x/a/sub-00.zarr" in str(err.value) and "m.json" in str(err.value)
+
+
+def test_too_many_folds_name_the_config_key_to_change():
+    with pytest.raises(InputError, match=r"2 subjects cannot make 4 folds; lower splits\.folds\.leave-subject-out"):
+        make_split(fake_stores(n_subjects=1), "leave-subject-out", fold=0, n_folds=4)
+    with pytest.raises(InputError, match=r"has 2 runs, 3-fold CV by run needs 3; lower splits\.folds\.cv-by-run"):
+        make_split(fake_stores(n_runs=2), "cv-by-run", fold=0, n_folds=3)

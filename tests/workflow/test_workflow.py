@@ -75,8 +75,11 @@ def workflow_dir(tmp_path: Path, study: Path) -> Path:
 
 
 def test_keep_going_finishes_other_subjects(study_copy, tmp_path):
-    edf = study_copy / "ds002722/sub-01/eeg/sub-01_task-run2_eeg.edf"
-    edf.write_bytes(edf.read_bytes()[:4096])
+    """Both runs of one subject broken: that subject fails with one line, the others finish (a subject with one
+    broken run is written from its other runs, tests/integration/test_bad_input.py)."""
+    for run in (1, 2):
+        edf = study_copy / f"ds002722/sub-01/eeg/sub-01_task-run{run}_eeg.edf"
+        edf.write_bytes(edf.read_bytes()[:4096])
     work = workflow_dir(tmp_path, study_copy)
     proc = smk("--cores", "2", "--keep-going", "results/summary/summary.tsv", cwd=work)
     assert proc.returncode != 0
@@ -85,8 +88,43 @@ def test_keep_going_finishes_other_subjects(study_copy, tmp_path):
     assert done == ["t-ds002722/sub-02.zarr", "t-ds002725/sub-01.zarr", "t-ds002725/sub-02.zarr"]
     log = (work / "logs/preprocess/t-ds002722/sub-01.log").read_text().strip().splitlines()
     errors = [ln for ln in log if ln.startswith("error:")]
-    assert len(errors) == 1 and edf.name in errors[0] and "truncated" in errors[0]
+    assert len(errors) == 1 and "sub-01_task-run1_eeg.edf" in errors[0] and "truncated" in errors[0]
     assert not (work / "results/summary/summary.tsv").exists()
+
+
+def planned_preprocessing(work: Path) -> set[tuple[str, str]]:
+    proc = smk("-n", "--cores", "2", "results/summary/summary.tsv", cwd=work)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    out = proc.stdout + proc.stderr
+    jobs = re.findall(r"rule preprocess:.*?wildcards: dataset=(\S+), subject=(\S+)", out, re.S)
+    return set(jobs) if "Nothing to be done" not in out else set()
+
+
+def test_replaced_raw_files_rerun_exactly_their_subjects(study_copy, tmp_path):
+    """A re-fetched EDF reruns its subject only; a replaced wav reruns the subjects whose trials play it; a root
+    that has gone is an error naming it, not a quiet "nothing to be done"."""
+    import zarr
+
+    work = workflow_dir(tmp_path, study_copy)
+    proc = smk("--cores", "2", "results/summary/summary.tsv", cwd=work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert planned_preprocessing(work) == set()
+    os.utime(study_copy / "ds002725/sub-02/eeg/sub-02_task-genMusic01_eeg.edf")
+    assert planned_preprocessing(work) == {("t-ds002725", "02")}
+    proc = smk("--cores", "2", "results/summary/summary.tsv", cwd=work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    store = zarr.open_group(str(work / "results/preprocess/t-ds002722/sub-01.zarr"), mode="r")
+    wav = store.attrs["trials"][0]["audio_file"]
+    players = {("t-ds002722", s.stem.removeprefix("sub-"))
+               for s in (work / "results/preprocess/t-ds002722").glob("*.zarr")
+               if wav in {t["audio_file"] for t in zarr.open_group(str(s), mode="r").attrs["trials"]}}
+    os.utime(study_copy / "ds002722" / wav)
+    assert planned_preprocessing(work) == players
+    shutil.move(study_copy / "ds002722", tmp_path / "moved")
+    proc = smk("-n", "--cores", "2", "results/summary/summary.tsv", cwd=work)
+    assert proc.returncode != 0
+    line = next(ln for ln in (proc.stdout + proc.stderr).splitlines() if "datasets.t-ds002722.root" in ln)
+    assert "does not exist" in line and "eeg2music fetch ds002722" in line
 
 
 def test_readme_quick_start_and_ci_agree():
@@ -178,6 +216,12 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
             assert (run / "final.pt").stat().st_mtime > (work / started / "final.pt").stat().st_mtime
         assert "rank_accuracy" in json.loads((work / f"results/evaluate/{exp}/metrics.json").read_text())["metrics"]
     full = json.loads((work / "results/evaluate/linear_trf/metrics.json").read_text())
+    # every result names the code that made it: metrics, predictions and pages carry the git SHA and versions
+    assert re.fullmatch(r"[0-9a-f]{40}(-dirty)?", full["provenance"]["git_sha"]) and "torch" in full[
+        "provenance"]["packages"]
+    with np.load(work / "results/predictions/linear_trf/cv-by-run/fold-0.npz") as f:
+        assert json.loads(str(f["header"]))["provenance"]["git_sha"] == full["provenance"]["git_sha"]
+    assert "Made by eeg2music at git " + full["provenance"]["git_sha"] in report
     # model A (EEGPT → log-mel) and A → B (its log-mel rendered by the vocoder), on the same splits and metrics
     a = json.loads((work / "results/evaluate/eegpt_mel/metrics.json").read_text())
     chain = json.loads((work / "results/evaluate/eegpt_diffwave/metrics.json").read_text())

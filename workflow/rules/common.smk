@@ -3,12 +3,12 @@ from pathlib import Path
 
 import sys
 
-from eeg2music.config import check_config, check_profile, profile_from_argv
-from eeg2music.errors import InputError
+from eeg2music.config import check_config, check_profile, check_roots, profile_from_argv
 
 # One-line error naming the bad key before anything is scheduled (Snakemake's own validate prints a page).
 check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
              " + ".join(str(f) for f in workflow.configfiles) or "config")
+check_roots(config, " + ".join(str(f) for f in workflow.configfiles) or "config")
 # A site profile with an unfilled "<fill in: …>" value stops here, before any job is submitted.
 check_profile(profile_from_argv(sys.argv))
 
@@ -19,6 +19,19 @@ SUBJECT_SHEET = Path("config/subjects.tsv")  # optional user sheet: dataset, sub
 def dataset_root(wildcards):
     """The dataset's root; for synthetic sets it is the synth rule's output, so Snakemake builds it first."""
     return DATASETS[wildcards.dataset]["root"]
+
+
+def subject_inputs(wildcards):
+    """What one subject's preprocessing reads: its recordings, sidecars and the audio its trials play (so replacing
+    one reruns exactly the subjects that read it). A synthetic dataset is one folder the synth rule writes."""
+    from eeg2music.preprocess.subject import get_input_files
+
+    d = DATASETS[wildcards.dataset]
+    if d.get("synthetic"):
+        return [d["root"]]
+    return [str(p) for p in get_input_files(
+        kind=d["kind"], dataset=wildcards.dataset, root=Path(d["root"]), subject=wildcards.subject,
+        trial_s=d.get("trial_s"), audio_dir=Path(d["audio_dir"]) if "audio_dir" in d else None)]
 
 
 def dataset_flags(wildcards):
@@ -78,22 +91,6 @@ EXPERIMENTS = config.get("experiments", {})
 TRAINED = [e for e, c in EXPERIMENTS.items() if c["kind"] == "train"] or ["none"]
 LINEAR = [e for e, c in EXPERIMENTS.items() if c["kind"] == "linear"] or ["none"]
 CHAINED = [e for e, c in EXPERIMENTS.items() if c["kind"] == "chain"] or ["none"]
-
-
-def _check_partner(exp, key, name):
-    """A chain's model A or B, or a model's initialisation, must be a trained experiment on the same split."""
-    if name not in EXPERIMENTS or EXPERIMENTS[name]["kind"] != "train" or \
-            EXPERIMENTS[name]["split"] != EXPERIMENTS[exp]["split"] or name == exp:
-        raise InputError("config/config.yaml", f"experiments.{exp}.{key}: {name!r} is not another trained "
-                         "experiment on the same split", "name one of the kind: train experiments")
-
-
-for _exp in CHAINED:
-    for _part in ("encoder", "vocoder") if _exp != "none" else ():
-        _check_partner(_exp, _part, EXPERIMENTS[_exp].get(_part))
-for _exp in TRAINED:
-    for _param, _name in EXPERIMENTS.get(_exp, {}).get("init", {}).items():
-        _check_partner(_exp, f"init.{_param}", _name)
 
 
 def experiment_predictions(wildcards):
@@ -185,10 +182,6 @@ def torch_launcher(wildcards, resources):
 # -- learning curves (rules/learning.smk) and the study report (rules/study.smk) -----------------------------------
 # With no experiments configured (a data-only run) there is nothing to retrain, so the block is ignored.
 LEARNING = config.get("learning_curve", {}) if EXPERIMENTS else {}
-for _exp in LEARNING.get("experiments", []):
-    if _exp not in EXPERIMENTS:
-        raise InputError("config/config.yaml", f"learning_curve.experiments: {_exp!r} is not an experiment",
-                         f"use one of {', '.join(sorted(EXPERIMENTS))}")
 
 
 def learning_split(exp, fraction):
@@ -237,7 +230,8 @@ def learning_targets():
 
 
 def study_inputs(wildcards):
-    inputs = ["results/summary/summary.tsv", "results/summary/psd.png", "results/summary/trial.png"]
+    inputs = ["results/summary/summary.tsv", "results/summary/qc.tsv", "results/summary/psd.png",
+              "results/summary/trial.png"]
     inputs += [f"results/evaluate/{e}/metrics.json" for e in sorted(EXPERIMENTS)]
     inputs += report_targets()  # the per-experiment pages the study links to
     if config.get("budget", {}).get("configs"):

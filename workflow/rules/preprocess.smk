@@ -4,7 +4,7 @@ PRE = config["preprocess"]
 
 rule preprocess:
     input:
-        dataset_root,
+        subject_inputs,
     output:
         directory("results/preprocess/{dataset}/sub-{subject}.zarr"),
     params:

@@ -15,21 +15,16 @@ from dataclasses import dataclass
 import numpy as np
 
 from eeg2music.errors import InputError
+from eeg2music.quiet_imports import braindecode
 
 MODES = ("intersection", "eegpt")
 
 
 def eegpt_vocabulary() -> list[str]:
     """The 62 channel names EEGPT knows, in 10-05 spelling (braindecode keeps them upper-case)."""
-    # braindecode 1.8's import trips deprecations in pandas 3 and MNE 1.13 (its module-level standard_1020
-    # montage, removed in MNE 1.14): not ours to fix, and noise for the user.
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", (FutureWarning, DeprecationWarning))
-        from braindecode.models.eegpt import EEGPT_CHANNELS
-
     from eeg2music.preprocess.channels import normalise_channel_name
 
-    return [normalise_channel_name(n) for n in EEGPT_CHANNELS]
+    return [normalise_channel_name(n) for n in braindecode("braindecode.models.eegpt").EEGPT_CHANNELS]
 
 
 @dataclass(frozen=True)

@@ -140,7 +140,8 @@ def cv_by_run(rows, fold: int = 0, n_folds: int = 3, seed: int = 0, val: float =
         runs = sorted({r["run"] for r in group})
         if len(runs) < n_folds:
             raise InputError(group[0]["store"], f"{ds} sub-{sub} has {len(runs)} runs, {n_folds}-fold CV by run "
-                             f"needs {n_folds}", "use fewer folds or another protocol")
+                             f"needs {n_folds}", "lower splits.folds.cv-by-run in config/config.yaml, or drop the "
+                             "protocol")
         test_runs = {r for i, r in enumerate(runs) if i % n_folds == fold}
         train = [r for r in group if r["run"] not in test_runs]
         out += [_entry(r, "test") for r in group if r["run"] in test_runs]
@@ -166,7 +167,8 @@ def leave_clip_out(rows, seed: int = 0, val: float = 0.15, test: float = 0.15) -
 def leave_subject_out(rows, fold: int = 0, n_folds: int = 4, seed: int = 0, val: float = 0.15) -> list[Entry]:
     subjects = sorted(_by(rows, "dataset", "subject"))
     if len(subjects) < n_folds:
-        raise InputError(None, f"{len(subjects)} subjects cannot make {n_folds} folds", "use fewer folds")
+        raise InputError(None, f"{len(subjects)} subjects cannot make {n_folds} folds",
+                         "lower splits.folds.leave-subject-out in config/config.yaml to at most the subjects")
     if not 0 <= fold < n_folds:
         raise InputError(None, f"fold {fold} is outside 0..{n_folds - 1}", "pick a fold below n_folds")
     rng = np.random.default_rng(seed)

@@ -20,6 +20,7 @@ from eeg2music.errors import InputError, one_line_errors
 from eeg2music.evaluate import metrics as M
 from eeg2music.evaluate.predictions import Predictions
 from eeg2music.evaluate.stats import bootstrap_ci, permutation_test
+from eeg2music.provenance import stamp
 
 ALPHA = 0.05
 
@@ -106,6 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     summary, nulls = evaluate(pool(a.predictions), a.n_perm, a.n_boot, a.seed)
     summary["experiment"] = a.experiment or a.out.parent.name
     summary["predictions"] = [str(f) for f in a.predictions]
+    summary["provenance"] = stamp()
     a.out.parent.mkdir(parents=True, exist_ok=True)
     a.out.write_text(json.dumps(summary, indent=1))
     np.savez(a.out.with_name("nulls.npz"), **nulls)

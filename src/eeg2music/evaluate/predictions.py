@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from eeg2music.errors import InputError
+from eeg2music.provenance import stamp
 
 
 def trial_key(meta: dict) -> tuple:
@@ -57,7 +58,8 @@ class Predictions:
             arrays |= {f"mel_pred_{i}": m.astype(np.float32) for i, m in enumerate(self.mel_pred)}
             arrays |= {f"mel_true_{i}": m.astype(np.float32) for i, m in enumerate(self.mel_true)}
         header = json.dumps({"meta": self.meta, "rate": self.rate, "target": self.target,
-                             "mel_rate": self.mel_rate, "has_mel": self.mel_pred is not None})
+                             "mel_rate": self.mel_rate, "has_mel": self.mel_pred is not None,
+                             "provenance": stamp()})
         tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}.npz")
         np.savez(tmp, header=np.array(header), **arrays)
         tmp.replace(path)

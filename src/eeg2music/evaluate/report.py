@@ -21,6 +21,7 @@ from eeg2music.errors import InputError, one_line_errors
 from eeg2music.evaluate import metrics as M
 from eeg2music.evaluate.evaluate import load, pool
 from eeg2music.evaluate.stats import paired_test
+from eeg2music.provenance import stamp_html
 
 STYLE = ("<style>body{font-family:sans-serif;margin:2em;max-width:1200px}table{border-collapse:collapse;margin:1em 0}"
          "td,th{border:1px solid #ccc;padding:3px 8px;font-size:13px;text-align:right}th{background:#f4f4f4}"
@@ -134,7 +135,7 @@ def experiment_page(metrics_path: Path, out_dir: Path, audio_dir: Path | None = 
             + "<h2>Per subject</h2>" + _table(["subject", *names], subject_rows, "subjects")
             + "<h2>Null distributions</h2><img src='nulls.png' alt='null distributions'>"
             + "<h2>Decoded vs true: best, median and worst trials</h2><img src='trials.png' alt='trials'>"
-            + audio + "</body></html>")
+            + audio + stamp_html(summary.get("provenance")) + "</body></html>")
     (out_dir / "index.html").write_text(page)
     return out_dir / "index.html"
 
@@ -170,7 +171,7 @@ def comparison_page(metrics: dict[str, Path], baseline: str, out: Path, key: str
     out.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>comparison</title>{STYLE}</head><body>"
                    f"<h1>Model comparison</h1>" + table
                    + "".join(f"<p><a href='{e}/index.html'>{html.escape(e)}</a></p>" for e in runs)
-                   + "</body></html>")
+                   + stamp_html() + "</body></html>")
     (out.parent / "comparison.json").write_text(json.dumps({e: {n: r["metrics"][n]["observed"] for n in
                                                                r["metrics"]} for e, r in runs.items()}, indent=1))
     return out

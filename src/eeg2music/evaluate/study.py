@@ -23,6 +23,7 @@ from pathlib import Path
 
 from eeg2music.errors import InputError, one_line_errors
 from eeg2music.evaluate.report import STYLE, _table, comparison_table
+from eeg2music.provenance import stamp_html
 
 
 def _need(path: Path, step: str) -> Path:
@@ -130,7 +131,7 @@ def study_page(summary: Path, metrics: dict[str, Path], baseline: str, budget_di
             "</head><body><h1>eeg2music: are the data and compute enough?</h1>"
             f"<p>Generated {stamp}. Sections: <a href='#data'>data</a> · <a href='#comparison'>models</a> · "
             "<a href='#budget'>budget</a> · <a href='#learning'>learning curves</a>.</p>"
-            + "".join(sections) + "</body></html>")
+            + "".join(sections) + stamp_html() + "</body></html>")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     tmp.write_text(page)

@@ -101,6 +101,17 @@ class BcmiReader:
         return [RunFile(self.dataset, subject, p.session, run_label(p.session, p.task, p.run), Path(p.fpath))
                 for p in paths]
 
+    def inputs(self, run_file: RunFile) -> list[Path]:
+        """The files reading this run depends on: the EDF, its sidecars and the clips its trials play (found by
+        reading the run's header, events and music channel: milliseconds, no samples loaded). A run that cannot
+        be read still lists its files; preprocessing reports why."""
+        files = bids.run_inputs(run_file.path)
+        try:
+            clips = {t.audio_path for t in self.read_run(run_file).trials if t.audio_path is not None}
+        except InputError:
+            clips = set()
+        return files + sorted(clips)
+
     # -- reading --------------------------------------------------------------------------------------------------
     def read_run(self, run_file: RunFile) -> Run:
         """The run's header and trials (samples are read when asked; ``raw.load_data()`` before filtering)."""

@@ -35,6 +35,14 @@ ANNOTATION_SIGNALS = ("EDF Annotations", "BDF Annotations")
 WRAPPED_ONSET_S = 1e6  # a negative onset stored as unsigned milliseconds reads ≈ 4294964 s
 
 
+SIDECAR_SUFFIXES = ("channels.tsv", "eeg.json", "events.tsv", "events.json")
+
+
+def run_inputs(edf: Path) -> list[Path]:
+    """The EDF and the sidecars it has (what reading it depends on)."""
+    return [edf, *(p for p in (sidecar(edf, s) for s in SIDECAR_SUFFIXES) if p.exists())]
+
+
 def read_tsv(path: Path, columns: tuple[str, ...] = ()) -> list[dict[str, str]]:
     """Rows of a BIDS TSV (CRLF or LF) with stripped values; one line naming the file for a missing column or a
     row with the wrong number of fields."""
@@ -67,9 +75,9 @@ def find_runs(root: Path, subject: str, task_pattern: str | None = None) -> list
     return sorted(paths, key=lambda p: (p.session or "", p.task or "", p.run or ""))
 
 
-def check_edf_against_sidecars(edf: Path) -> list[str]:
-    """Truncation, channel names and sampling rate, before the EDF is read; the EDF's signals that channels.tsv
-    does not list (besides EDF+ annotations), which the reader leaves out."""
+def check_edf_against_sidecars(edf: Path) -> tuple[list[str], list[str]]:
+    """Truncation, channel names and sampling rate, before the EDF is read. Returns the EDF's signals that
+    channels.tsv does not list: data signals (the reader leaves them out) and EDF+ annotation signals."""
     size = edf.stat().st_size
     with open(edf, "rb") as f:
         header = f.read(EDF_HEADER_BYTES)
@@ -114,14 +122,16 @@ def check_edf_against_sidecars(edf: Path) -> list[str]:
         if abs(declared - actual) > 1e-6 * declared:
             raise InputError(eeg_json, f"SamplingFrequency {declared:g} Hz contradicts {edf.name} ({actual:g} Hz)",
                              "correct the sidecar or re-export the EDF")
-    return extra
+    return extra, [lab for lab in labels if lab in ANNOTATION_SIGNALS]
 
 
 def read_raw(edf: Path, preload: bool = False) -> tuple[mne.io.BaseRaw, list[str]]:
     """The run with the channel types and bad channels of channels.tsv (EEG in volts), and notes on what was left
     out. ``preload=False`` reads samples only when asked (finding trials needs the header and one channel)."""
-    extra = check_edf_against_sidecars(edf)
+    extra, annotations = check_edf_against_sidecars(edf)
     notes = [f"{edf.name}: {len(extra)} signal(s) not in channels.tsv left out: {', '.join(extra)}"] if extra else []
+    if annotations:
+        notes.append(f"{edf.name}: EDF+ annotation signal ({annotations[0]}), not a channel")
     raw = mne.io.read_raw_edf(edf, preload=preload, exclude=extra, infer_types=False, verbose="error")
     rows = read_tsv(sidecar(edf, "channels.tsv"), ("name", "type"))
     raw.set_channel_types({r["name"]: BIDS_TYPES.get(r["type"].upper(), "misc") for r in rows},

@@ -13,6 +13,7 @@ import csv
 import hashlib
 import re
 import socket
+import sys
 import urllib.error
 import urllib.request
 from importlib import resources
@@ -76,7 +77,8 @@ def md5sum(path: Path) -> str:
 
 
 def download(url: str, dest: Path, key: str | None, bar: tqdm | None = None) -> str:
-    """Fetch ``url`` to ``dest`` via ``dest.part`` (resumed if present); returns "skipped" or "downloaded"."""
+    """Fetch ``url`` to ``dest`` via ``dest.part`` (resumed if present); returns "skipped", "downloaded", or
+    "missing" for a sidecar the server does not have."""
     size = md5 = None
     if key:
         m = KEY_RE.match(key)
@@ -100,6 +102,8 @@ def download(url: str, dest: Path, key: str | None, bar: tqdm | None = None) -> 
     except urllib.error.HTTPError as err:
         if err.code == 416 and have == size:  # the part file is already whole
             pass
+        elif err.code == 404 and key is None:  # a sidecar some runs lack (ds002723 events.json): not fatal
+            return "missing"
         else:
             raise InputError(url, f"HTTP {err.code}", "check the dataset id and subject labels") from err
     except (urllib.error.URLError, OSError) as err:
@@ -121,10 +125,17 @@ def fetch(dataset: str, dest: Path, subjects: list[str] | None = None, stimuli: 
     manifest = manifest or packaged_manifest(dataset)
     files = plan(read_manifest(manifest), subjects, stimuli)
     check_online(base_url)
-    counts = {"downloaded": 0, "skipped": 0}
+    counts = {"downloaded": 0, "skipped": 0, "missing": 0}
+    missing = []
     with tqdm(desc=f"fetch {dataset}", unit="B", unit_scale=True, disable=None) as bar:
         for path, key in tqdm(files, desc="files", unit="file", disable=None):
-            counts[download(f"{base_url.rstrip('/')}/{dataset}/{path}", dest / path, key, bar)] += 1
+            outcome = download(f"{base_url.rstrip('/')}/{dataset}/{path}", dest / path, key, bar)
+            counts[outcome] += 1
+            if outcome == "missing":
+                missing.append(path)
+    (dest / "MISSING_SIDECARS.txt").unlink(missing_ok=True)
+    if missing:  # kept beside the data, so the note outlives the terminal
+        (dest / "MISSING_SIDECARS.txt").write_text("\n".join(missing) + "\n")
     return counts
 
 
@@ -141,5 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     counts = fetch(a.dataset, a.dest or Path("data/raw") / a.dataset, a.subjects, not a.no_stimuli, a.base_url,
                    a.manifest)
+    dest = a.dest or Path("data/raw") / a.dataset
     print(f"{a.dataset}: {counts['downloaded']} downloaded, {counts['skipped']} already complete")
+    if counts["missing"]:
+        print(f"warning: {counts['missing']} sidecar(s) the manifest expects are not on the server (listed in "
+              f"{dest / 'MISSING_SIDECARS.txt'}); runs without events.json are still read", file=sys.stderr)
     return 0

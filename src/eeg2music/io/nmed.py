@@ -75,6 +75,11 @@ class NmedReader:
             raise InputError(files[0], f"subject {subject} is not in the file", "NMED-T has subjects 01-20")
         return [RunFile(self.dataset, subject, None, f"song{FILE_RE.fullmatch(p.name).group(1)}", p) for p in files]
 
+    def inputs(self, run_file: RunFile) -> list[Path]:
+        """The song file, and the user's audio for it when supplied."""
+        audio = self.audio_dir / f"{run_file.run}.wav" if self.audio_dir else None
+        return [run_file.path, *([audio] if audio is not None and audio.exists() else [])]
+
     def read_run(self, run_file: RunFile) -> Run:
         data = load_subject(run_file.path, int(run_file.subject) - 1) * 1e-6
         info = mne.create_info([f"E{i + 1}" for i in range(N_ELECTRODES)], SFREQ, "eeg")

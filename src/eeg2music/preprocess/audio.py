@@ -82,6 +82,8 @@ def fit_length(x: np.ndarray, n: int, path: Path, rate: float, tolerance_s: floa
             path,
             f"audio is {x.size / rate:.2f} s but its trial needs {n / rate:.2f} s (short by {short_s:.2f} s, "
             f"tolerance {tolerance_s} s)",
-            "check that events.tsv names the right clip, or raise preprocess.audio_tolerance_s",
+            "if the dataset's clips are shorter than its trials, set trial_s in its datasets entry in "
+            "config/config.yaml to the clip length (raising preprocess.audio_tolerance_s would zero-pad the "
+            "missing seconds); else check that events.tsv names the right clip",
         )
     return np.pad(x, (0, n - x.size))

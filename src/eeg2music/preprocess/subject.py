@@ -45,8 +45,10 @@ def get_config(cfg: PreprocessConfig) -> dict:
 
 def get_input_files(*, kind: str, dataset: str, root: Path, subject: str, trial_s: float | None = None,
                     audio_dir: Path | None = None) -> list[Path]:
+    """What the step reads for a subject: every run's recording and sidecars and the audio its trials play, so
+    that replacing one EDF or wav reruns exactly the subjects that read it. A missing root is one line naming it."""
     reader = make_reader(kind, dataset, root, trial_s, audio_dir)
-    return [rf.path for rf in reader.run_files(subject)]
+    return list(dict.fromkeys(p for rf in reader.run_files(subject) for p in reader.inputs(rf)))
 
 
 def _ratings(run: Run, trial: Trial, rate: int) -> np.ndarray | None:

@@ -40,7 +40,12 @@ PREEMPTED_EXIT = 3  # exit status after a signal-triggered checkpoint: "requeue 
 
 
 class NonFiniteError(RuntimeError):
-    """Loss or gradient became NaN/inf; the message names the step and the batch."""
+    """An input, the loss or a gradient became NaN/inf; the message names the step and the batch, ``fix`` what to
+    do (the data's origin for an input, the optimisation for the loss)."""
+
+    def __init__(self, message: str, fix: str = "lower the learning rate, or check the data of that batch") -> None:
+        super().__init__(message)
+        self.fix = fix
 
 
 class StopFlag:
@@ -91,6 +96,22 @@ def set_rng_state(state: dict[str, Any]) -> None:
         torch.cuda.set_rng_state(state["cuda"])
 
 
+def restore_streams(state: dict[str, Any], world_size: int, rank: int) -> None:
+    """Restore this rank's RNG states. Bit-identical continuation also needs the same world size and intra-op
+    thread count (float sums are split by thread); a change is logged, since the run still continues correctly."""
+    saved_world = state.get("world_size", len(state["rng"]))
+    if saved_world != world_size:
+        log.warning("resuming %d ranks from a checkpoint of %d: random streams restart from the seed, so the run "
+                    "continues correctly but not bit-identically", world_size, saved_world)
+        torch.manual_seed(state["step"] * 1_009 + rank)
+        return
+    set_rng_state(state["rng"][rank])
+    if state.get("threads", torch.get_num_threads()) != torch.get_num_threads():
+        log.warning("checkpoint written with %d intra-op threads, resuming with %d: float sums change order, so "
+                    "the weights will differ slightly from an uninterrupted run", state["threads"],
+                    torch.get_num_threads())
+
+
 def loader_generator(cfg: TrainConfig, epoch: int, rank: int) -> torch.Generator:
     """The data loader's own generator, seeded by (seed, epoch, rank).
 
@@ -116,7 +137,9 @@ def check_finite_inputs(batch: dict[str, Any], step: int) -> None:
     """A NaN in the EEG or a conditioner would surface later as a NaN loss; name the input, step and batch now."""
     for key, value in batch.items():
         if torch.is_tensor(value) and value.is_floating_point() and not torch.isfinite(value).all():
-            raise NonFiniteError(f"step {step}: input {key!r} has NaN/inf values in batch [{describe(batch)}]")
+            raise NonFiniteError(f"step {step}: input {key!r} has NaN/inf values in batch [{describe(batch)}]",
+                                 "the data is bad, not the training: check those subjects' stores (eeg2music "
+                                 "summary) and rerun their preprocessing")
 
 
 def main(cfg: TrainConfig) -> Path:
@@ -157,7 +180,7 @@ def main(cfg: TrainConfig) -> Path:
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         step = state["step"]
-        set_rng_state(state["rng"][dist.rank])
+        restore_streams(state, dist.world_size, dist.rank)
         log.info("resumed from %s at step %d", run_dir, step)
     ddp = DDP(model) if dist.world_size > 1 else model
     writer = None
@@ -173,7 +196,8 @@ def main(cfg: TrainConfig) -> Path:
                 "model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
                 "scaler": None,  # bf16 autocast needs no loss scaling; kept for fp16 runs
                 "step": step, "epoch": step // steps_per_epoch, "batch_in_epoch": step % steps_per_epoch,
-                "rng": rngs, "config": cfg.to_dict(), "git_sha": git_sha(),
+                "rng": rngs, "threads": torch.get_num_threads(), "world_size": dist.world_size,
+                "config": cfg.to_dict(), "git_sha": git_sha(),
             }, keep=cfg.keep_checkpoints)
         distributed.barrier()
 
@@ -256,6 +280,6 @@ def cli(argv: list[str] | None = None) -> int:
         print(f"error: {err.one_line()}", file=sys.stderr)
         return 2
     except NonFiniteError as err:
-        print(f"error: {err}; lower the learning rate or check the data of that batch", file=sys.stderr)
+        print(f"error: {err}; {err.fix}", file=sys.stderr)
         return 2
     return 0

@@ -11,13 +11,13 @@ Weights: the authors' ``pretrained_weights.pth`` (a plain state dict) or brainde
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 
 import torch
 from torch import nn
 
 from eeg2music.errors import InputError
+from eeg2music.quiet_imports import braindecode
 
 CBRAMOD_RATE = 200
 CBRAMOD_UNIT = "uV"
@@ -33,13 +33,10 @@ class CBraModEncoder(nn.Module):
     def __init__(self, channels: list[str], n_times: int, embed_dim: int = 200, depth: int = 12, num_heads: int = 8,
                  drop_path: float = 0.0) -> None:
         super().__init__()
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", (FutureWarning, DeprecationWarning))  # braindecode's montage at import
-            from braindecode.models import CBraMod
-
-            self.net = CBraMod(n_outputs=1, n_chans=len(channels), n_times=n_times, sfreq=CBRAMOD_RATE,
-                               patch_size=PATCH, n_layer=depth, nhead=num_heads, emb_dim=embed_dim,
-                               dim_feedforward=4 * embed_dim, drop_prob=drop_path, return_encoder_output=True)
+        self.net = braindecode("braindecode.models").CBraMod(
+            n_outputs=1, n_chans=len(channels), n_times=n_times, sfreq=CBRAMOD_RATE, patch_size=PATCH, n_layer=depth,
+            nhead=num_heads, emb_dim=embed_dim, dim_feedforward=4 * embed_dim, drop_prob=drop_path,
+            return_encoder_output=True)
         self.n_times, self.patch_size, self.embed_num, self.embed_dim = n_times, PATCH, len(channels), embed_dim
         self.depth = depth
         self.unknown: list[str] = []  # every channel is used

@@ -1,0 +1,76 @@
+"""The science config: the schema refuses unknown keys at every level, and cross-field rules live in one place."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+import yaml
+
+from eeg2music.config import check_config
+from eeg2music.errors import InputError
+
+from ..conftest import REPO
+
+SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
+CONFIG = yaml.safe_load((REPO / "config/config.yaml").read_text())
+
+
+def changed(path: str, value) -> dict:
+    cfg = copy.deepcopy(CONFIG)
+    *parents, leaf = path.split(".")
+    node = cfg
+    for p in parents:
+        node = node[p]
+    node[leaf] = value
+    return cfg
+
+
+def renamed(path: str, new: str) -> dict:
+    cfg = copy.deepcopy(CONFIG)
+    *parents, leaf = path.split(".")
+    node = cfg
+    for p in parents:
+        node = node[p]
+    node[new] = node.pop(leaf)
+    return cfg
+
+
+def test_the_shipped_config_passes():
+    check_config(CONFIG, SCHEMA)
+
+
+@pytest.mark.parametrize(("path", "new", "message"), [
+    ("experiments", "experimentz", r"\(top level\): unknown key 'experimentz' \(did you mean 'experiments'\?\)"),
+    ("preprocess.h_freq", "h_frq", r"preprocess: unknown key 'h_frq' \(did you mean 'h_freq'\?\)"),
+    ("splits.folds.cv-by-run", "cv_by_run", r"splits\.folds: unknown key 'cv_by_run'"),
+])
+def test_a_misspelt_key_is_refused_at_every_level(path, new, message):
+    with pytest.raises(InputError, match=message) as err:
+        check_config(renamed(path, new), SCHEMA, "config/config.yaml")
+    assert "config/config.yaml" in str(err.value) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize(("path", "value", "message"), [
+    ("preprocess.h_freq", 60.0, r"preprocess\.h_freq: 60 Hz is not below the Nyquist frequency \(50 Hz\)"),
+    ("splits.folds.leave-subject-out", 50, r"splits\.folds\.leave-subject-out: 50 folds for \d+ subjects"),
+    ("splits.folds.cv-by-run", 10, r"splits\.folds\.cv-by-run: 10 folds for \d+ runs per subject"),
+    ("evaluate.baseline", "nope", r"evaluate\.baseline: 'nope' is not an experiment"),
+    ("learning_curve.experiments", ["nope"], r"learning_curve\.experiments: 'nope' is not an experiment"),
+])
+def test_cross_field_rules(path, value, message):
+    with pytest.raises(InputError, match=message):
+        check_config(changed(path, value), SCHEMA)
+
+
+def test_experiment_kinds_need_their_keys_and_partners():
+    cfg = copy.deepcopy(CONFIG)
+    name = next(e for e, x in cfg["experiments"].items() if x["kind"] == "train")
+    del cfg["experiments"][name]["config"]
+    with pytest.raises(InputError, match=rf"experiments\.{name}: kind train needs 'config'"):
+        check_config(cfg, SCHEMA)
+    cfg = copy.deepcopy(CONFIG)
+    chain = next(e for e, x in cfg["experiments"].items() if x["kind"] == "chain")
+    cfg["experiments"][chain]["vocoder"] = "linear_trf"
+    with pytest.raises(InputError, match=rf"experiments\.{chain}\.vocoder: 'linear_trf' is not another trained"):
+        check_config(cfg, SCHEMA)
