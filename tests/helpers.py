@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import sys
 from pathlib import Path
@@ -45,3 +46,28 @@ def zero_channel(name: str):
         data[names.index(name)] = 0.0
 
     return change
+
+
+@contextlib.contextmanager
+def small_filesystem(path: Path, size_mb: int):
+    """A tmpfs of ``size_mb`` MiB mounted at ``path`` (tests run as root, as CI does)."""
+    import pytest
+
+    path.mkdir(parents=True, exist_ok=True)
+    mounted = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size_mb}m", "tmpfs", str(path)],
+                             capture_output=True, text=True)
+    if mounted.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here ({mounted.stderr.strip()}); CI runs as root and can")
+    try:
+        yield path
+    finally:
+        subprocess.run(["umount", "-l", str(path)], check=False)
+
+
+def fill_up(folder: Path, leave_bytes: int = 64 * 1024) -> None:
+    """Fill the filesystem holding ``folder`` until about ``leave_bytes`` are free."""
+    import shutil
+
+    free = shutil.disk_usage(folder).free
+    with open(folder / "filler", "wb") as f:
+        f.write(b"\0" * max(0, free - leave_bytes))

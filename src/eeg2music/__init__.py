@@ -8,4 +8,4 @@ store, see ``store``) → ``summary`` (the metadata summary).
 __version__ = "0.1.0"
 
 # Layout version of the per-subject Zarr stores; bump when arrays or attrs change meaning.
-STORE_LAYOUT_VERSION = 1
+STORE_LAYOUT_VERSION = 2  # 2: checksums.json, run-level QC, source paths relative to the root

@@ -6,7 +6,10 @@ do. The CLI prints it as a single line and exits with status 2, so a Snakemake l
 
 from __future__ import annotations
 
+import errno
 import functools
+import resource
+import shutil
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -38,3 +41,21 @@ def one_line_errors(main: Callable[..., int]) -> Callable[..., int]:
             return 2
 
     return wrapper
+
+
+def write_failure(path: str | Path, err: BaseException, written: int = 0) -> InputError:
+    """One line for a write the filesystem refused (full disk, file-size limit, quota), naming ``path``. Some
+    writers (torch's zip writer) report a short write without the errno; the cause is then read off the file-size
+    limit and the free space."""
+    path = Path(path)
+    code = getattr(err, "errno", None)
+    if code is None:
+        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
+        if limit != resource.RLIM_INFINITY and written + (1 << 16) >= limit:
+            code = errno.EFBIG
+        elif shutil.disk_usage(path.parent if path.parent.exists() else Path.cwd()).free < 1 << 20:
+            code = errno.ENOSPC
+    why = {errno.ENOSPC: "no space left on the device",
+           errno.EFBIG: "file too large (a file-size limit: ulimit -f, or the filesystem's)",
+           errno.EDQUOT: "disk quota exceeded"}.get(code, f"write failed ({str(err).splitlines()[0][:160]})")
+    return InputError(path, why, "free space or raise the limit, then rerun: the previous complete file is kept")

@@ -9,14 +9,18 @@ Layout (``STORE_LAYOUT_VERSION``)::
       mel          (trial, mel, frame) float32 natural-log power, frame k centred on k / mel_rate
       ratings      (trial, rating, time) float32 at envelope_rate (present when the dataset has FEELTRACE)
       qc/psd_freqs, qc/psd_before, qc/psd_after   channel-mean PSD per run, for the summary figure
-      attrs: layout_version, complete, dataset, subject, channels, units, rates, trials[...], bads, notes,
-             provenance (source files, config subset, package versions, git SHA)
+      attrs: layout_version, complete, dataset, subject, channels, units, rates, trials[...], bads, notes, qc,
+             provenance (source files relative to the dataset root, config subset, package versions, git SHA)
+      checksums.json   every chunk file's size and CRC-32, written last: the loader checks each chunk against it
+                       the first time it reads it, so a missing, truncated or damaged chunk is an error, not data
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +28,7 @@ import numpy as np
 import zarr
 
 from eeg2music import STORE_LAYOUT_VERSION
-from eeg2music.errors import InputError
+from eeg2music.errors import InputError, write_failure
 
 # Chunking for the training loader's access pattern: random windows of a few seconds across all channels of one
 # trial. A chunk is one trial × all channels × a power-of-two stretch of time holding ~64 Ki values (~256 KiB):
@@ -58,21 +62,70 @@ class StoreWriter:
         self.root = zarr.open_group(str(self.tmp), mode="w", zarr_format=3)
 
     def array(self, name: str, data: np.ndarray) -> None:
-        self.root.create_array(name, data=np.ascontiguousarray(data), chunks=_chunks(data.shape), compressors=None)
+        try:
+            self.root.create_array(name, data=np.ascontiguousarray(data), chunks=_chunks(data.shape),
+                                   compressors=None)
+        except OSError as err:
+            raise write_failure(self.path, err) from err
 
     def commit(self, attrs: dict[str, Any]) -> Path:
-        self.root.attrs.update({**attrs, "layout_version": STORE_LAYOUT_VERSION, "complete": True})
+        """Mark complete, checksum and fsync every file, then rename into place (a store is whole or absent)."""
+        try:
+            self.root.attrs.update({**attrs, "layout_version": STORE_LAYOUT_VERSION, "complete": True})
+            sums = sync_and_checksum(self.tmp)
+            write_synced(self.tmp / CHECKSUMS, json.dumps({"algorithm": "crc32", "chunks": sums}).encode())
+        except OSError as err:
+            raise write_failure(self.path, err) from err
         old = None
         if self.path.exists():
             old = self.path.with_name(self.path.name + f".old-{os.getpid()}")
             self.path.rename(old)
         self.tmp.rename(self.path)
+        sync_dir(self.path.parent)
         if old is not None:
             shutil.rmtree(old)
         return self.path
 
     def abort(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+CHECKSUMS = "checksums.json"
+
+
+def is_chunk(rel: Path) -> bool:
+    """Chunk files live under ``<array>/c/`` (Zarr v3 default key encoding); the rest is metadata."""
+    return "c" in rel.parts[:-1] and rel.name != "zarr.json"
+
+
+def sync_and_checksum(root: Path) -> dict[str, list[int]]:
+    """fsync every file of a store and return each chunk file's [size, CRC-32] by path relative to the store."""
+    sums = {}
+    for f in sorted(p for p in root.rglob("*") if p.is_file()):
+        with open(f, "rb") as fh:
+            data = fh.read()
+            os.fsync(fh.fileno())
+        rel = f.relative_to(root)
+        if is_chunk(rel):
+            sums[rel.as_posix()] = [len(data), zlib.crc32(data)]
+    for d in sorted({p.parent for p in root.rglob("*")} | {root}):
+        sync_dir(d)
+    return sums
+
+
+def write_synced(path: Path, data: bytes) -> None:
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def sync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def open_store(path: Path) -> zarr.Group:

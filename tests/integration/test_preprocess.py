@@ -22,7 +22,15 @@ from eeg2music.preprocess.subject import run_subject
 from eeg2music.store import open_store
 from eeg2music.summary import write_summary
 
-from ..helpers import preprocess_cmd, rewrite_edf, run_preprocess, zero_channel
+from ..helpers import (
+    error_line,
+    fill_up,
+    preprocess_cmd,
+    rewrite_edf,
+    run_preprocess,
+    small_filesystem,
+    zero_channel,
+)
 from .test_nmed import write_nmed
 
 
@@ -193,3 +201,28 @@ def test_daly_source_features(store_2722):
     # every feature is a scaled copy of one component's time course: the 4 locations of IC01 are collinear
     a, b = feats[:, 0].ravel(), feats[:, 1].ravel()
     assert abs(np.corrcoef(a, b)[0, 1]) == pytest.approx(1.0, abs=1e-5)
+
+
+@pytest.mark.parametrize("limit", ["full filesystem", "file-size limit"])
+def test_a_refused_store_write_is_one_line_and_keeps_the_previous_store(study, tmp_path, limit):
+    """On a full disk or under `ulimit -f`, rewriting a store ends with one line naming it and the cause; the
+    previous complete store still opens and reads, and no temporary is left behind."""
+    import resource
+
+    with small_filesystem(tmp_path / "fs", 24) as fs:
+        out = fs / "sub-01.zarr"
+        assert run_preprocess(study / "ds002722", "ds002722", "01", out).returncode == 0
+        before = open_store(out)["eeg/256"][:]
+        preexec = None
+        if limit == "full filesystem":
+            fill_up(fs)
+        else:
+            def preexec():
+                signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+                resource.setrlimit(resource.RLIMIT_FSIZE, (100_000, 100_000))
+        proc = subprocess.run(preprocess_cmd(study / "ds002722", "ds002722", "01", out), capture_output=True,
+                              text=True, timeout=300, preexec_fn=preexec)
+        line = error_line(proc)
+        assert str(out) in line and ("no space left" if limit == "full filesystem" else "file too large") in line
+        np.testing.assert_array_equal(open_store(out)["eeg/256"][:], before)
+        assert not list(fs.glob("sub-01.zarr.tmp-*"))

@@ -145,3 +145,30 @@ def test_older_layout_store_is_refused(stores, tmp_path):
     with pytest.raises(InputError, match="layout version 0") as err:
         StoreInfo.read(old)
     assert "old.zarr" in str(err.value) and "rerun preprocessing" in str(err.value)
+
+
+@pytest.mark.parametrize("damage", ["missing", "truncated", "oversized", "random bytes, same size"])
+def test_a_damaged_chunk_is_one_line_naming_store_array_and_chunk(stores, tmp_path, damage):
+    """Chunks are checked against the store's checksums when first read: never zeros, garbage or a traceback."""
+    import shutil
+
+    store = tmp_path / "sub-01.zarr"
+    shutil.copytree(stores[0], store)
+    chunk = store / "eeg/256/c/1/0/0"
+    reader = WindowReader(str(store / "eeg/256"))
+    np.testing.assert_array_equal(reader.read(1, 0, 100), zarr.open_array(str(store / "eeg/256"))[1, :, :100])
+    size = chunk.stat().st_size
+    if damage == "missing":
+        chunk.unlink()
+    elif damage == "truncated":
+        chunk.write_bytes(chunk.read_bytes()[: size // 2])
+    elif damage == "oversized":
+        chunk.write_bytes(chunk.read_bytes() + b"\0" * 64)
+    else:
+        chunk.write_bytes(np.random.default_rng(0).bytes(size))
+    fresh = WindowReader(str(store / "eeg/256"))  # a new reader, as a new worker or epoch would be
+    with pytest.raises(InputError) as err:
+        fresh.read(1, 0, 100)
+    line = str(err.value)
+    assert str(store) in line and "array eeg/256: chunk 1/0/0 " in line and "rerun this subject's preprocessing" in line
+    assert "\n" not in line

@@ -77,3 +77,21 @@ except InputError as err:
     from eeg2music.train import checkpoint
 
     assert checkpoint.load_latest(tmp_path, {})["model"]["w"].numel() == 10  # the step-1 checkpoint
+
+
+def test_a_checkpoint_on_a_full_disk_is_one_line_and_keeps_the_previous_one(tmp_path):
+    from eeg2music.errors import InputError
+    from eeg2music.train import checkpoint
+
+    from ..helpers import fill_up, small_filesystem
+
+    with small_filesystem(tmp_path / "fs", 4) as fs:
+        checkpoint.save(fs, 1, {"model": {"w": torch.zeros(10)}, "config": {"model": {}}})
+        fill_up(fs)
+        try:
+            checkpoint.save(fs, 2, {"model": {"w": torch.zeros(1_000_000)}, "config": {"model": {}}})
+        except InputError as err:
+            line = err.one_line()
+        assert "ckpt-00000002.pt" in line and "no space left" in line
+        assert sorted(p.name for p in fs.iterdir()) == ["ckpt-00000001.pt", "filler"]
+        assert checkpoint.load_latest(fs, {})["model"]["w"].numel() == 10

@@ -7,42 +7,18 @@ previous one. A checkpoint from another model configuration is refused with the 
 
 from __future__ import annotations
 
-import errno
 import logging
 import os
 import re
-import resource
-import shutil
 from pathlib import Path
 from typing import Any
 
 import torch
 
-from eeg2music.errors import InputError
+from eeg2music.errors import InputError, write_failure
 
 log = logging.getLogger("eeg2music.train")
 NAME = re.compile(r"ckpt-(\d{8})\.pt")
-
-
-def write_failure(path: Path, err: BaseException, written: int = 0) -> InputError:
-    """One line for a write that the filesystem refused (full disk, file-size limit, quota). torch's zip writer
-    reports a short write without the errno, so the cause is then read off the limit and the free space."""
-    errno_ = getattr(err, "errno", None)
-    if errno_ is None:
-        limit = resource.getrlimit(resource.RLIMIT_FSIZE)[0]
-        if limit != resource.RLIM_INFINITY and written + (1 << 16) >= limit:
-            errno_ = errno.EFBIG
-        elif shutil.disk_usage(path.parent).free < 1 << 20:
-            errno_ = errno.ENOSPC
-    if errno_ == errno.ENOSPC:
-        why = "no space left on the device"
-    elif errno_ == errno.EFBIG:
-        why = "file too large (a file-size limit: ulimit -f, or the filesystem's)"
-    elif errno_ == errno.EDQUOT:
-        why = "disk quota exceeded"
-    else:
-        why = f"write failed ({str(err).splitlines()[0][:160]})"
-    return InputError(path, why, "free space or raise the limit, then rerun: the previous complete file is kept")
 
 
 def atomic_save(obj: Any, path: Path) -> Path:
