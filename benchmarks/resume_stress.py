@@ -37,8 +37,8 @@ model: {name: daly_bilstm, hidden: 24, layers: 2, dropout: 0.3}
 data: {window_s: 4.0, hop_s: 1.0, rate: 100, targets: [envelope], random_offset: true}
 optim: {lr: 0.003, warmup_steps: 5}
 batch_size: 8
-max_steps: 60
-ckpt_every: 4
+max_steps: 40
+ckpt_every: 3
 log_every: 5
 """,
     "diffwave_tiny": """
@@ -47,8 +47,8 @@ model: {name: diffwave, conditioning: mel, layers: 4, channels: 16, cycle: 2, co
 data: {window_s: 0.5, hop_s: 0.25, rate: 100, audio_rate: 2000, targets: [audio, mel], random_offset: true}
 optim: {lr: 0.002, warmup_steps: 5}
 batch_size: 8
-max_steps: 60
-ckpt_every: 4
+max_steps: 40
+ckpt_every: 3
 log_every: 5
 """,
 }

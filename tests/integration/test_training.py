@@ -164,22 +164,52 @@ def test_resume_mid_epoch_continues_the_random_stream(signal_study, tmp_path, va
 
 
 def torchrun_cmd(config: Path, run_dir: Path, manifest: Path) -> list[str]:
-    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2", "-m",
-            "eeg2music.train", str(config), "--run-dir", str(run_dir), "--manifest", str(manifest)]
+    from eeg2music.train.engine import TORCHRUN_SIGNALS
+
+    return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
+            "--signals-to-handle", TORCHRUN_SIGNALS, "-m", "eeg2music.train", str(config), "--run-dir",
+            str(run_dir), "--manifest", str(manifest)]
 
 
-def test_ddp_sigkill_and_resume_gives_bit_identical_weights(signal_study, tmp_path):
-    """Two gloo ranks under torchrun, with dropout (each rank's RNG stream is saved and restored): SIGKILL the whole
-    process group once the first checkpoint is on disk, resume, and end with the uninterrupted 2-rank run's
-    weights and every rank's RNG state. Whichever checkpoint the kill leaves, the result must be the same."""
-    cfg = write_config(tmp_path / "c.yaml", max_steps=40, ckpt_every=3, **{"model.dropout": 0.3})
-    ref = subprocess.run(torchrun_cmd(cfg, tmp_path / "ref", signal_study[0]), capture_output=True, text=True)
+@pytest.fixture(scope="module")
+def ddp_reference(signal_study, tmp_path_factory) -> tuple[Path, Path]:
+    """An uninterrupted 2-rank gloo run with dropout (each rank's RNG stream is saved and restored)."""
+    tmp = tmp_path_factory.mktemp("ddp")
+    cfg = write_config(tmp / "c.yaml", max_steps=40, ckpt_every=3, **{"model.dropout": 0.3})
+    ref = subprocess.run(torchrun_cmd(cfg, tmp / "ref", signal_study[0]), capture_output=True, text=True)
     assert ref.returncode == 0, ref.stderr[-3000:]
-    run = tmp_path / "killed"
-    proc = subprocess.Popen(torchrun_cmd(cfg, run, signal_study[0]), stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, start_new_session=True)
+    return cfg, tmp / "ref"
+
+
+def assert_same_run(ref: Path, run: Path) -> None:
+    """Final weights and every rank's RNG state at the last step equal the uninterrupted run's."""
+    a = torch.load(ref / "final.pt", weights_only=False)["model"]
+    b = torch.load(run / "final.pt", weights_only=False)["model"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    rngs_a = torch.load(max(ref.glob("ckpt-*.pt")), weights_only=False)["rng"]
+    rngs_b = torch.load(max(run.glob("ckpt-*.pt")), weights_only=False)["rng"]
+    assert len(rngs_a) == len(rngs_b) == 2
+    assert all(torch.equal(x["torch"], y["torch"]) for x, y in zip(rngs_a, rngs_b, strict=True))
+
+
+def resumed_step(run: Path) -> int:
+    return int(re.search(r"resumed from \S+ at step (\d+)", (run / "train.log").read_text()).group(1))
+
+
+def start_until_first_checkpoint(cmd: list[str], run: Path) -> subprocess.Popen:
+    """Start a training command in a session of its own and return once its first checkpoint is on disk."""
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     while not list(run.glob("ckpt-*.pt")) and proc.poll() is None:
         time.sleep(0.02)
+    return proc
+
+
+def test_ddp_sigkill_and_resume_gives_bit_identical_weights(signal_study, ddp_reference, tmp_path):
+    """SIGKILL the whole process group once the first checkpoint is on disk, resume: whichever checkpoint the kill
+    leaves, the run ends with the uninterrupted 2-rank run's weights and RNG states."""
+    cfg, ref = ddp_reference
+    run = tmp_path / "killed"
+    proc = start_until_first_checkpoint(torchrun_cmd(cfg, run, signal_study[0]), run)
     # torchrun starts each rank in a session of its own: kill the whole tree at once, as SLURM kills a job's cgroup
     tree = [proc_ := psutil.Process(proc.pid), *proc_.children(recursive=True)]
     for p in tree:
@@ -189,15 +219,25 @@ def test_ddp_sigkill_and_resume_gives_bit_identical_weights(signal_study, tmp_pa
     assert not (run / "final.pt").exists()
     resumed = subprocess.run(torchrun_cmd(cfg, run, signal_study[0]), capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr[-3000:]
-    step = int(re.search(r"resumed from \S+ at step (\d+)", (run / "train.log").read_text()).group(1))
-    assert 0 < step < 40
-    a = torch.load(tmp_path / "ref/final.pt", weights_only=False)["model"]
-    b = torch.load(run / "final.pt", weights_only=False)["model"]
-    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
-    rngs_a = torch.load(tmp_path / "ref/ckpt-00000040.pt", weights_only=False)["rng"]
-    rngs_b = torch.load(run / "ckpt-00000040.pt", weights_only=False)["rng"]
-    assert len(rngs_a) == len(rngs_b) == 2
-    assert all(torch.equal(x["torch"], y["torch"]) for x, y in zip(rngs_a, rngs_b, strict=True))
+    assert 0 < resumed_step(run) < 40
+    assert_same_run(ref, run)
+
+
+def test_torchrun_passes_the_warning_signal_on_and_the_run_resumes(signal_study, ddp_reference, tmp_path):
+    """SLURM's warning (SIGUSR2, asked for by the cluster profile) reaches torchrun, which passes it to both
+    ranks: they checkpoint at the same step and stop; the resumed run is bit-identical to the uninterrupted one."""
+    cfg, ref = ddp_reference
+    run = tmp_path / "warned"
+    proc = start_until_first_checkpoint(torchrun_cmd(cfg, run, signal_study[0]), run)
+    proc.send_signal(signal.SIGUSR2)
+    proc.wait(timeout=120)
+    log = (run / "train.log").read_text()
+    stopped = int(re.search(r"signal 12: checkpointed at step (\d+)", log).group(1))
+    assert (run / f"ckpt-{stopped:08d}.pt").exists() and not (run / "final.pt").exists()
+    resumed = subprocess.run(torchrun_cmd(cfg, run, signal_study[0]), capture_output=True, text=True)
+    assert resumed.returncode == 0, resumed.stderr[-3000:]
+    assert resumed_step(run) == stopped
+    assert_same_run(ref, run)
 
 
 def test_daly_parameter_count():

@@ -2,7 +2,7 @@
 
 ``main(cfg)``: set up the device and process group from the environment → audit the split (refuse leaks) →
 build data, model, optimiser, schedule → resume from the newest complete checkpoint in the run directory →
-train with periodic and epoch-end checkpoints, TensorBoard logs and a progress bar → on SIGUSR1/SIGTERM checkpoint
+train with periodic and epoch-end checkpoints, TensorBoard logs and a progress bar → on SIGUSR2/USR1/TERM checkpoint
 and stop so the scheduler can requeue → write the final weights.
 """
 
@@ -48,16 +48,25 @@ class NonFiniteError(RuntimeError):
         self.fix = fix
 
 
+STOP_SIGNALS = (signal.SIGUSR1, signal.SIGUSR2, signal.SIGTERM)
+# torchrun forwards only TERM/INT/HUP/QUIT to its ranks unless told otherwise; the train rule passes this list.
+TORCHRUN_SIGNALS = "SIGTERM,SIGINT,SIGHUP,SIGQUIT,SIGUSR1,SIGUSR2"
+
+
 class StopFlag:
-    """Set by SIGUSR1/SIGTERM (SLURM's warning before preemption or time-out); checked between steps."""
+    """Set by SIGUSR2 (the warning the cluster profile asks SLURM for, ``--signal=USR2@…``; NCCL may use USR1),
+    SIGUSR1 or SIGTERM (SLURM's time-out and preemption); checked between steps."""
 
     def __init__(self) -> None:
         self.signal: int | None = None
-        for sig in (signal.SIGUSR1, signal.SIGTERM):
-            signal.signal(sig, self._set)
+        # A handler already there is kept and called after ours: submitit's USR2 handler requeues its jobs.
+        self.previous = {sig: signal.signal(sig, self._set) for sig in STOP_SIGNALS}
 
-    def _set(self, signum, _frame) -> None:
+    def _set(self, signum, frame) -> None:
         self.signal = signum
+        previous = self.previous.get(signum)
+        if callable(previous):
+            previous(signum, frame)
 
 
 def window_config(cfg: TrainConfig, whole_trial: bool = False) -> WindowConfig:
