@@ -142,8 +142,10 @@ def test_resume_mid_epoch_continues_the_random_stream(signal_study, tmp_path, va
     models that draw random numbers every step (dropout; diffusion noise and steps), in the default mode.
 
     The resumed run starts from a copy of the uninterrupted run's directory cut back to the step-5 checkpoint, which
-    is what a SIGKILL after that checkpoint leaves (no timing involved)."""
-    cfg = load_config(write_config(tmp_path / "c.yaml", max_steps=14, ckpt_every=5, **RANDOM_EVERY_STEP[variant]),
+    is what a SIGKILL after that checkpoint leaves (no timing involved). Validation every 4 steps draws its own
+    random numbers (DiffWave's noise) without touching the training stream, and its state is resumed too."""
+    cfg = load_config(write_config(tmp_path / "c.yaml", max_steps=14, ckpt_every=5, val_every=4,
+                                   **RANDOM_EVERY_STEP[variant]),
                       {"data.manifest": str(signal_study[0]), "run_dir": str(tmp_path / "ref")})
     main(cfg)
     ref = tmp_path / "ref"
@@ -238,6 +240,32 @@ def test_torchrun_passes_the_warning_signal_on_and_the_run_resumes(signal_study,
     assert resumed.returncode == 0, resumed.stderr[-3000:]
     assert resumed_step(run) == stopped
     assert_same_run(ref, run)
+
+
+def test_validation_keeps_the_best_weights_and_stops_early(signal_study, tmp_path):
+    """A deliberately overfitting set-up (wide bi-LSTM, high learning rate): the validation loss stops improving,
+    training ends early, and the final (decoded) weights are the best validated ones, not the last."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cfg = load_config(write_config(tmp_path / "c.yaml", max_steps=400, ckpt_every=50, val_every=5, patience=3,
+                                   **{"model.hidden": 64, "optim.lr": 0.03, "optim.warmup_steps": 1}),
+                      {"data.manifest": str(signal_study[0]), "run_dir": str(tmp_path / "r")})
+    main(cfg)
+    log = (tmp_path / "r/train.log").read_text()
+    losses = [(int(a), float(b)) for a, b in re.findall(r"step (\d+): validation loss (\S+) ", log)]
+    stopped = int(re.search(r"early stop at step (\d+)", log).group(1))
+    best_step, best_loss = min(losses, key=lambda x: x[1])
+    assert stopped < 400 and losses[-1][0] == stopped and stopped - best_step == 3 * 5
+    assert all(loss >= best_loss for step, loss in losses if step > best_step)
+    final = torch.load(tmp_path / "r/final.pt", weights_only=False)
+    best = torch.load(tmp_path / "r/best.pt", weights_only=False)
+    assert final["selected_step"] == best["step"] == best_step and final["step"] == stopped
+    assert all(torch.equal(final["model"][k], best["model"][k]) for k in best["model"])
+    events = EventAccumulator(str(tmp_path / "r/tb"))
+    events.Reload()
+    assert [e.step for e in events.Scalars("val/loss")] == [s for s, _ in losses]
+    main(cfg)  # started again after an early stop: nothing more is trained
+    assert torch.load(tmp_path / "r/final.pt", weights_only=False)["step"] == stopped
 
 
 def test_daly_parameter_count():

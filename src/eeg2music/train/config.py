@@ -51,6 +51,8 @@ class TrainConfig:
     batch_size: int = 16  # global batch, split across ranks
     max_steps: int = 1000
     ckpt_every: int = 200
+    val_every: int = 0  # validation loss on the split's val part every N steps (0 = off); best.pt keeps the best
+    patience: int = 0  # stop after this many validations without improvement (0 = never early)
     log_every: int = 10
     keep_checkpoints: int = 3
     seed: int = 0
@@ -88,10 +90,14 @@ def check(cfg: TrainConfig, source: str) -> TrainConfig:
     for name, value, ok in (("batch_size", cfg.batch_size, cfg.batch_size > 0),
                             ("max_steps", cfg.max_steps, cfg.max_steps > 0),
                             ("ckpt_every", cfg.ckpt_every, cfg.ckpt_every > 0),
+                            ("val_every", cfg.val_every, cfg.val_every >= 0),
+                            ("patience", cfg.patience, cfg.patience >= 0),
                             ("optim.lr", cfg.optim.lr, cfg.optim.lr > 0),
                             ("optim.schedule", cfg.optim.schedule, cfg.optim.schedule in ("cosine", "constant"))):
         if not ok:
             raise InputError(source, f"{name} = {value!r} is out of range", "fix it in the experiment config")
+    if cfg.patience and not cfg.val_every:
+        raise InputError(source, f"patience {cfg.patience} needs validation", "set val_every to a number of steps")
     cfg.optim.betas = tuple(cfg.optim.betas)
     return cfg
 

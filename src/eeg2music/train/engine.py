@@ -2,13 +2,15 @@
 
 ``main(cfg)``: set up the device and process group from the environment → audit the split (refuse leaks) →
 build data, model, optimiser, schedule → resume from the newest complete checkpoint in the run directory →
-train with periodic and epoch-end checkpoints, TensorBoard logs and a progress bar → on SIGUSR2/USR1/TERM checkpoint
-and stop so the scheduler can requeue → write the final weights.
+train with periodic and epoch-end checkpoints, TensorBoard logs and a progress bar, validating every
+``val_every`` steps (best weights kept, early stopping after ``patience``) → on SIGUSR2/USR1/TERM checkpoint and
+stop so the scheduler can requeue → write the final weights: the best validated ones when validation is on.
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import logging
 import math
@@ -34,6 +36,7 @@ from eeg2music.provenance import git_sha
 from eeg2music.train import checkpoint, distributed
 from eeg2music.train.config import TrainConfig, load_config
 from eeg2music.train.sampler import EpochBatches
+from eeg2music.train.selection import Selection, validation_loss
 
 log = logging.getLogger("eeg2music.train")
 PREEMPTED_EXIT = 3  # exit status after a signal-triggered checkpoint: "requeue me"
@@ -151,6 +154,16 @@ def check_finite_inputs(batch: dict[str, Any], step: int) -> None:
                                  "summary) and rerun their preprocessing")
 
 
+def validation_batches(cfg: TrainConfig, manifest: Manifest) -> DataLoader:
+    """The split's val part as fixed windows (no random offsets), in order."""
+    data = WindowDataset(manifest, "val", dataclasses.replace(window_config(cfg), random_offset=False),
+                         seed=cfg.seed)
+    if len(data) == 0:
+        raise InputError(cfg.data.manifest, "the split's val part has no windows to validate on",
+                         "set val_every: 0, or use a split with a val part")
+    return DataLoader(data, batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.data.num_workers)
+
+
 def main(cfg: TrainConfig) -> Path:
     dist = distributed.setup()
     run_dir = Path(cfg.run_dir)
@@ -177,18 +190,21 @@ def main(cfg: TrainConfig) -> Path:
 
     # -- data, model, optimiser ---------------------------------------------------------------------------------
     data = WindowDataset(manifest, "train", window_config(cfg), seed=cfg.seed)
+    val_batches = validation_batches(cfg, manifest) if cfg.val_every else []
     model = registry.build(cfg.model, len(data.channel_map.names), data.data_info(),
                            source=str(run_dir / "config.yaml")).to(dist.device)
     opt = torch.optim.AdamW(registry.trainable_groups(model, cfg.optim.lr), lr=cfg.optim.lr, betas=cfg.optim.betas,
                             weight_decay=cfg.optim.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg))
     step = 0
+    selection = Selection(cfg.patience)
     state = checkpoint.load_latest(run_dir, cfg.model)
     if state is not None:
         model.load_state_dict(state["model"])
         opt.load_state_dict(state["optimizer"])
         sched.load_state_dict(state["scheduler"])
         step = state["step"]
+        selection.load_state_dict(state.get("selection", {}))
         restore_streams(state, dist.world_size, dist.rank)
         log.info("resumed from %s at step %d", run_dir, step)
     ddp = DDP(model) if dist.world_size > 1 else model
@@ -206,6 +222,7 @@ def main(cfg: TrainConfig) -> Path:
                 "scaler": None,  # bf16 autocast needs no loss scaling; kept for fp16 runs
                 "step": step, "epoch": step // steps_per_epoch, "batch_in_epoch": step % steps_per_epoch,
                 "rng": rngs, "threads": torch.get_num_threads(), "world_size": dist.world_size,
+                "selection": selection.state_dict(),
                 "config": cfg.to_dict(), "git_sha": git_sha(),
             }, keep=cfg.keep_checkpoints)
         distributed.barrier()
@@ -217,7 +234,7 @@ def main(cfg: TrainConfig) -> Path:
     bar = tqdm(total=cfg.max_steps, initial=step, desc=cfg.experiment, unit="step", mininterval=5,
                disable=None if dist.is_main else True)  # None: off when the log is not a terminal
     model.train()
-    while step < cfg.max_steps:
+    while step < cfg.max_steps and not selection.stopped:
         epoch, position = divmod(step, steps_per_epoch)
         data.set_epoch(epoch)
         batches = EpochBatches(len(data), cfg.batch_size, dist.world_size, dist.rank, cfg.seed, epoch, position)
@@ -246,9 +263,23 @@ def main(cfg: TrainConfig) -> Path:
                 writer.add_scalar("train/lr", sched.get_last_lr()[0], step)
                 writer.add_scalar("train/grad_norm", grad_norm.item(), step)
                 bar.set_postfix(loss=f"{loss.item():.4f}")
+            if cfg.val_every and step % cfg.val_every == 0:  # before the checkpoint, which records the result
+                val_loss = validation_loss(model, val_batches, lambda b: to_device(b, dist.device), cfg.seed)
+                if selection.update(val_loss, step) and dist.is_main:
+                    checkpoint.atomic_save({"model": model.state_dict(), "config": cfg.to_dict(), "step": step,
+                                            "val_loss": val_loss}, run_dir / "best.pt")
+                if writer is not None:
+                    writer.add_scalar("val/loss", val_loss, step)
+                log.info("step %d: validation loss %.5f (best %.5f at step %d)", step, val_loss,
+                         selection.best_loss, selection.best_step)
             end_of_epoch = step % steps_per_epoch == 0
-            if step % cfg.ckpt_every == 0 or end_of_epoch or step == cfg.max_steps or stop.signal:
+            if (step % cfg.ckpt_every == 0 or end_of_epoch or step == cfg.max_steps or stop.signal
+                    or selection.stopped):
                 save_checkpoint()
+            if selection.stopped:
+                log.info("early stop at step %d: no better validation loss in %d evaluations", step,
+                         selection.patience)
+                break
             if stop.signal:
                 log.warning("signal %d: checkpointed at step %d, exiting for requeue", stop.signal, step)
                 bar.close()
@@ -259,8 +290,12 @@ def main(cfg: TrainConfig) -> Path:
     bar.close()
     log.info("finished at step %d", step)
     if dist.is_main:
-        checkpoint.atomic_save({"model": model.state_dict(), "config": cfg.to_dict(), "step": step},
-                               run_dir / "final.pt")
+        final = {"model": model.state_dict(), "config": cfg.to_dict(), "step": step, "selected_step": step}
+        if selection.best_step >= 0:  # decode the best validated weights, not the last ones
+            best = torch.load(run_dir / "best.pt", map_location="cpu", weights_only=False)
+            final |= {"model": best["model"], "selected_step": best["step"], "val_loss": best["val_loss"]}
+            log.info("final weights: step %d, the best validation loss %.5f", best["step"], best["val_loss"])
+        checkpoint.atomic_save(final, run_dir / "final.pt")
         if writer is not None:
             writer.close()
     distributed.teardown()
