@@ -36,6 +36,12 @@ def discover(*, kind: str, dataset: str, root: Path, out: Path, subjects: list[s
     return rows
 
 
+def sheet_lists(path: Path, dataset: str) -> bool:
+    """Whether a subject sheet has rows for ``dataset`` (a user's sheet may cover only some datasets)."""
+    with open(path, newline="") as f:
+        return any(r["dataset"] == dataset for r in csv.DictReader(f, delimiter="\t"))
+
+
 def read_subjects(path: Path, dataset: str | None = None) -> list[str]:
     """Included subjects of a sheet (the discover output or a user's config/subjects.tsv)."""
     with open(path, newline="") as f:

@@ -88,6 +88,8 @@ def test_baselines_beat_chance_on_the_synthetic_study(signal_study, tmp_path):
         ra = result["metrics"]["rank_accuracy"]
         print(f"rank accuracy {ra['observed']:.3f}, p = {ra['p']:.4f}")
         assert result["n_trials"] == 36 and ra["significant"] and ra["observed"] > 0.6, ra
+        daly = result["daly_protocol"]  # within each participant, as Daly counted: "k of N significant"
+        assert daly["n_participants"] == 4 and daly["k_significant"] >= 2 and daly["p_k_significant"] < 0.05
 
 
 def test_null_study_is_not_significant(tmp_path_factory, pre_cfg_module, tmp_path):
@@ -95,6 +97,7 @@ def test_null_study_is_not_significant(tmp_path_factory, pre_cfg_module, tmp_pat
     linear, bilstm = decode_both(manifests, tmp_path)
     for result in (linear, bilstm):
         assert not result["metrics"]["rank_accuracy"]["significant"], result["metrics"]["rank_accuracy"]["p"]
+        assert result["daly_protocol"]["p_k_significant"] > 0.05, result["daly_protocol"]  # k at chance level
 
 
 def train_cmd(config: Path, run_dir: Path, manifest: Path) -> list[str]:

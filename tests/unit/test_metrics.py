@@ -97,3 +97,20 @@ def test_pearson_matrix_equals_pairwise_corrcoef():
     true = [rng.normal(size=(3, 50)) + pred[i % 4] for i in range(6)]
     expected = np.array([[pearson(p, t) for t in true] for p in pred])
     np.testing.assert_allclose(pearson_matrix(pred, true), expected, rtol=0, atol=1e-12)
+
+
+def test_daly_rank_accuracy_is_within_each_participant():
+    """A decoder that only tells participants apart scores high pooled but at chance within participants."""
+    from eeg2music.evaluate.daly import within_participant
+
+    subjects = [s for s in ("a", "b", "c") for _ in range(8)]
+    same = np.array([[float(x == y) for y in subjects] for x in subjects])  # similar iff same participant
+    rng = np.random.default_rng(0)
+    sim = same + 1e-3 * rng.normal(size=same.shape)
+    pooled = M.rank_accuracy(sim).mean()
+    daly = within_participant(sim, subjects, n_perm=500, seed=0, alpha=0.05)
+    assert pooled > 0.65 and abs(daly["mean"] - 0.5) < 0.15 and daly["k_significant"] <= 1
+    assert daly["ci95"] is None and "too few" in daly["ci_note"]  # 3 participants: no "95 % CI" of 3 values
+    perfect = within_participant(np.eye(24) + 1e-3 * rng.normal(size=(24, 24)), subjects, 500, 0, 0.05)
+    assert perfect["k_significant"] == perfect["n_participants"] == 3 and perfect["mean"] > 0.99
+    assert perfect["p_k_significant"] < 0.001

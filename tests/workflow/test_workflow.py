@@ -276,3 +276,16 @@ def test_wcss_profile_dry_run(tmp_path):
         assert "This was a dry-run" in proc.stdout + proc.stderr
     finally:
         os.environ["PATH"] = os.environ["PATH"].split(os.pathsep, 1)[1]
+
+
+def test_a_subject_sheet_leaves_out_one_subject_and_no_other_dataset(study, tmp_path):
+    """The hint for a subject with nothing usable: copy its dataset's discovered sheet to config/subjects.tsv and
+    set include to no. Only that subject is left out; a dataset the sheet does not list keeps its discovered ones."""
+    work = workflow_dir(tmp_path, study)
+    proc = smk("--cores", "2", "results/discover/t-ds002722/subjects.tsv", "results/discover/t-ds002725/subjects.tsv",
+               cwd=work)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    sheet = (work / "results/discover/t-ds002722/subjects.tsv").read_text().splitlines()
+    sheet = [sheet[0], *[ln.replace("\tTrue", "\tno") if "\t01\t" in ln else ln for ln in sheet[1:]]]
+    (work / "config/subjects.tsv").write_text("\n".join(sheet) + "\n")
+    assert planned_preprocessing(work) == {("t-ds002722", "02"), ("t-ds002725", "01"), ("t-ds002725", "02")}

@@ -46,10 +46,10 @@ def dataset_flags(wildcards):
 
 
 def subjects_of(dataset):
-    """Subjects to preprocess: the user's sheet if present, else the discover checkpoint's output."""
-    from eeg2music.discover import read_subjects
+    """Subjects to preprocess: the user's sheet where it lists this dataset, else the discover checkpoint's output."""
+    from eeg2music.discover import read_subjects, sheet_lists
 
-    if SUBJECT_SHEET.exists():
+    if SUBJECT_SHEET.exists() and sheet_lists(SUBJECT_SHEET, dataset):
         return read_subjects(SUBJECT_SHEET, dataset)
     sheet = checkpoints.discover.get(dataset=dataset).output[0]
     return read_subjects(Path(sheet), dataset)

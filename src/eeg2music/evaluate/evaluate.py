@@ -18,6 +18,7 @@ import numpy as np
 
 from eeg2music.errors import InputError, one_line_errors
 from eeg2music.evaluate import metrics as M
+from eeg2music.evaluate.daly import within_participant
 from eeg2music.evaluate.predictions import Predictions
 from eeg2music.evaluate.stats import bootstrap_ci, permutation_test
 from eeg2music.provenance import stamp
@@ -87,9 +88,13 @@ def evaluate(preds: Predictions, n_perm: int = 1000, n_boot: int = 2000, seed: i
             "per_sample": samples, "sample_sd": float(np.std(samples)),
         }
         nulls[name] = null
+    sim = mats.get("ssim_band", mats.get("mel_ssim"))
     summary = {"n_trials": n, "n_subjects": len(set(subjects)), "n_clips": len(set(clips)), "rate": preds.rate,
                "target": preds.target, "n_samples": preds.n_samples, "n_perm": n_perm, "alpha": ALPHA,
-               "metrics": results, "trials": preds.meta}
+               "metrics": results, "trials": preds.meta,
+               "daly_protocol": within_participant(sim, subjects, n_perm, seed, ALPHA, n_boot),
+               "protocols": {"metrics": "pooled: every test trial of every subject is a candidate",
+                             "daly_protocol": "within each participant, as Daly (2023)"}}
     return summary, nulls
 
 

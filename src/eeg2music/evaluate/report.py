@@ -132,12 +132,44 @@ def experiment_page(metrics_path: Path, out_dir: Path, audio_dir: Path | None = 
                if summary.get("n_samples", 1) > 1 else "") + "</p><h2>Metrics</h2>"
             + _table(["metric", "observed", "null mean", "p", "95% CI (subjects)", f"p < {summary['alpha']}"], rows,
                      "metrics")
-            + "<h2>Per subject</h2>" + _table(["subject", *names], subject_rows, "subjects")
+            + daly_section(summary)
+            + "<h2>Per subject (pooled protocol)</h2>" + _table(["subject", *names], subject_rows, "subjects")
             + "<h2>Null distributions</h2><img src='nulls.png' alt='null distributions'>"
             + "<h2>Decoded vs true: best, median and worst trials</h2><img src='trials.png' alt='trials'>"
             + audio + stamp_html(summary.get("provenance")) + "</body></html>")
     (out_dir / "index.html").write_text(page)
     return out_dir / "index.html"
+
+
+PUBLISHED = ("Published (Daly 2023, bi-LSTM, his own splits): rank accuracy 0.718 on the joint EEG-fMRI set "
+             "(n = 18, fMRI-informed sources) and 0.592 on the EEG-only set (n = 19); see his per-participant "
+             "tables. Not computed here.")
+
+
+def daly_summary(summary: dict[str, Any]) -> str:
+    """"mean (k of N significant)" for Daly's within-participant protocol."""
+    d = summary.get("daly_protocol")
+    if not d or not d["n_participants"]:
+        return "–"
+    return f"{d['mean']:.3f} ({d['k_significant']} of {d['n_participants']} significant)"
+
+
+def daly_section(summary: dict[str, Any]) -> str:
+    """Rank accuracy within each participant, as Daly (2023) computed it, with his published values beside."""
+    d = summary.get("daly_protocol")
+    if not d:
+        return ""
+    ci = (f"95% CI {_fmt(d['ci95'][0])} … {_fmt(d['ci95'][1])}" if d.get("ci95") else d.get("ci_note", ""))
+    wil = f"{d['p_wilcoxon']:.4f}" if d.get("p_wilcoxon") is not None else "–"
+    rows = [[html.escape(s), _fmt(v["observed"]), f"{v['p']:.4f}", str(v["n_trials"]),
+             "<span class='sig'>yes</span>" if v["significant"] else "<span class='ns'>no</span>"]
+            for s, v in d["per_participant"].items()]
+    return ("<h2>Daly's protocol: rank accuracy within each participant</h2>"
+            f"<p>{html.escape(d['protocol'])}. Mean over participants {_fmt(d['mean'])} (chance 0.5; {ci}); "
+            f"<b>{d['k_significant']} of {d['n_participants']}</b> participants significant at p < {d['alpha']} "
+            f"(binomial p of that many by chance {d['p_k_significant']:.4f}); Wilcoxon across participants "
+            f"against 0.5, p {wil}.</p><p>{html.escape(PUBLISHED)}</p>"
+            + _table(["participant", "rank accuracy", "p", "test trials", "significant"], rows, "daly"))
 
 
 def comparison_table(metrics: dict[str, Path], baseline: str, key: str = "rank_accuracy") -> tuple[str, dict]:
@@ -154,15 +186,18 @@ def comparison_table(metrics: dict[str, Path], baseline: str, key: str = "rank_a
         for n in names:
             m = r["metrics"].get(n)
             row.append("–" if m is None else f"{_observed(m)} (p {m['p']:.3f})")
+        row.append(daly_summary(r))
         if exp == baseline:
             row.append("baseline")
         else:
             t = paired_test(r["metrics"][key]["per_subject"], runs[baseline]["metrics"][key]["per_subject"])
             row.append(f"Δ {t['mean_difference']:+.3f}, p {t['p']:.3f} (n={t['n_subjects']})")
         rows.append(row)
-    caption = (f"<p>Same splits and metrics for every model; the last column is a Wilcoxon signed-rank test across "
-               f"subjects of {key} against {html.escape(baseline)}.</p>")
-    return caption + _table(["experiment", *names, f"vs {baseline}"], rows, "comparison"), runs
+    caption = (f"<p>Same splits and metrics for every model. The metric columns pool every subject's test trials "
+               f"as candidates; 'Daly protocol' ranks each trial among its own participant's trials, as Daly (2023) "
+               f"did (mean over participants, k of N significant). The last column is a Wilcoxon signed-rank test "
+               f"across subjects of pooled {key} against {html.escape(baseline)}. {html.escape(PUBLISHED)}</p>")
+    return caption + _table(["experiment", *names, "Daly protocol", f"vs {baseline}"], rows, "comparison"), runs
 
 
 def comparison_page(metrics: dict[str, Path], baseline: str, out: Path, key: str = "rank_accuracy") -> Path:

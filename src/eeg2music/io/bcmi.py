@@ -97,7 +97,8 @@ class BcmiReader:
         paths = bids.find_runs(self.root, subject, self.task_pattern)
         if not paths:
             raise InputError(self.root / f"sub-{subject}", "subject is listed but has no EEG runs (*_eeg.edf)",
-                             "download it (eeg2music fetch) or set include to no for it in config/subjects.tsv")
+                             "download it (eeg2music fetch), or leave it out: copy results/discover/<dataset>/"
+                             "subjects.tsv to config/subjects.tsv and set its include to no")
         return [RunFile(self.dataset, subject, p.session, run_label(p.session, p.task, p.run), Path(p.fpath))
                 for p in paths]
 

@@ -176,7 +176,8 @@ def run_subject(*, kind: str, dataset: str, root: Path, subject: str, out: Path,
         notes = [n for r in results for n in r.run.notes] + [q["notes"][0] for q in qc if q["status"] == "skipped"]
         if not trials:
             raise InputError(root / f"sub-{subject}", "no usable music trials in any run",
-                             "check the events files, or set include to no for the subject in config/subjects.tsv")
+                             "check the events files, or leave the subject out: copy results/discover/<dataset>/"
+                             "subjects.tsv to config/subjects.tsv and set its include to no")
         eeg = {rate: [x for r in results for x in r.eeg[rate]] for rate in cfg.eeg.rates}
         targets = [t for r in results for t in r.targets]
         ratings = [x for r in results for x in r.ratings]
