@@ -48,6 +48,7 @@ def tiny_workdir(path: Path) -> Path:
     (path / "config").mkdir(parents=True)
     cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
     cfg["synth"].update(n_subjects=2, n_runs=1, n_trials=2, trial_s=6.0)
+    cfg["splits"]["folds"] = {"random-trial": 1}  # one run per subject: no cross-validation by run
     for d in cfg["datasets"].values():
         d["trial_s"] = 6.0
     cfg["preprocess"]["sources"] = False
