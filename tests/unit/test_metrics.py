@@ -114,3 +114,12 @@ def test_daly_rank_accuracy_is_within_each_participant():
     perfect = within_participant(np.eye(24) + 1e-3 * rng.normal(size=(24, 24)), subjects, 500, 0, 0.05)
     assert perfect["k_significant"] == perfect["n_participants"] == 3 and perfect["mean"] > 0.99
     assert perfect["p_k_significant"] < 0.001
+
+
+def test_null_plot_survives_a_metric_that_barely_moves(tmp_path):
+    """A near-constant decoder gives nulls spanning a few float steps; the report still draws them."""
+    from eeg2music.evaluate.report import plot_nulls
+
+    summary = {"metrics": {"mel_r": {"observed": 0.1, "p": 0.5}}, "n_perm": 100}
+    plot_nulls(summary, {"mel_r": 0.1 + np.arange(100) * 1e-18}, tmp_path / "nulls.png")
+    assert (tmp_path / "nulls.png").stat().st_size > 1000

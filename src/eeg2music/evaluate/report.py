@@ -43,7 +43,9 @@ def plot_nulls(summary: dict, nulls: dict, out: Path) -> None:
     fig, axes = plt.subplots(1, len(names), figsize=(3.2 * len(names), 2.8), squeeze=False)
     for ax, name in zip(axes[0], names, strict=True):
         r = summary["metrics"][name]
-        ax.hist(nulls[name], bins=40, color="0.7")
+        null = np.asarray(nulls[name], dtype=float)
+        # a metric that barely moves under shuffling (a near-constant decoder) spans less than 40 float steps
+        ax.hist(null, bins=40 if np.ptp(null) > 1e-9 * max(1.0, float(np.abs(null).max())) else 1, color="0.7")
         ax.axvline(r["observed"], color="tab:red", lw=2, label=f"observed {r['observed']:.3f}")
         ax.set_title(f"{name}\np = {r['p']:.4f}", fontsize=9)
         ax.legend(fontsize=7)
