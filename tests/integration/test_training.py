@@ -238,7 +238,7 @@ def test_torchrun_passes_the_warning_signal_on_and_the_run_resumes(signal_study,
     proc.send_signal(signal.SIGUSR2)
     proc.wait(timeout=120)
     log = (run / "train.log").read_text()
-    stopped = int(re.search(r"signal 12: checkpointed at step (\d+)", log).group(1))
+    stopped = int(re.search(r"stop signal \([^)]*\): checkpointed at step (\d+)", log).group(1))
     assert (run / f"ckpt-{stopped:08d}.pt").exists() and not (run / "final.pt").exists()
     resumed = subprocess.run(torchrun_cmd(cfg, run, signal_study[0]), capture_output=True, text=True)
     assert resumed.returncode == 0, resumed.stderr[-3000:]

@@ -273,15 +273,18 @@ def main(cfg: TrainConfig) -> Path:
                 log.info("step %d: validation loss %.5f (best %.5f at step %d)", step, val_loss,
                          selection.best_loss, selection.best_step)
             end_of_epoch = step % steps_per_epoch == 0
-            if (step % cfg.ckpt_every == 0 or end_of_epoch or step == cfg.max_steps or stop.signal
+            # Every rank must stop at the same step (checkpointing is a collective): any rank's signal counts.
+            stopping = distributed.any_rank(stop.signal is not None, dist.device)
+            if (step % cfg.ckpt_every == 0 or end_of_epoch or step == cfg.max_steps or stopping
                     or selection.stopped):
                 save_checkpoint()
             if selection.stopped:
                 log.info("early stop at step %d: no better validation loss in %d evaluations", step,
                          selection.patience)
                 break
-            if stop.signal:
-                log.warning("signal %d: checkpointed at step %d, exiting for requeue", stop.signal, step)
+            if stopping:
+                log.warning("stop signal (%s): checkpointed at step %d, exiting for requeue",
+                            stop.signal or "on another rank", step)
                 bar.close()
                 distributed.teardown()
                 sys.exit(PREEMPTED_EXIT)
