@@ -4,7 +4,10 @@ from snakemake.utils import min_version
 min_version("9.0")
 
 
+# The defaults, then the study's overrides (config/studies/<study>.yaml; the Quick start's is "synthetic"); values
+# given on the command line (--configfile, --config) win over both.
 configfile: "config/config.yaml"
+configfile: f"config/studies/{config['study']}.yaml"
 
 
 # The image every rule runs in under --sdm apptainer (cluster/wcss); built on the login node, see README.
@@ -26,10 +29,10 @@ include: "workflow/rules/study.smk"
 
 rule all:
     input:
-        expand("results/discover/{dataset}/subjects.tsv", dataset=sorted(DATASETS)),
-        "results/summary/summary.tsv",
+        expand(res("discover/{dataset}/subjects.tsv"), dataset=sorted(DATASETS)),
+        res("summary/summary.tsv"),
         split_manifests(),
         report_targets(),
-        ["results/budget/budget.tsv"] if BUDGET.get("configs") else [],
+        [res("budget/budget.tsv")] if BUDGET.get("configs") else [],
         learning_targets(),
-        ["results/report/study.html"] if EXPERIMENTS else [],
+        [res("report/study.html")] if EXPERIMENTS else [],

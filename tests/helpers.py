@@ -71,3 +71,23 @@ def fill_up(folder: Path, leave_bytes: int = 64 * 1024) -> None:
     free = shutil.disk_usage(folder).free
     with open(folder / "filler", "wb") as f:
         f.write(b"\0" * max(0, free - leave_bytes))
+
+
+def quick_start_config(repo: Path) -> dict:
+    """What the Quick start runs: config/config.yaml with the synthetic study's overrides on top."""
+    import yaml
+
+    from eeg2music.train.config import merge
+
+    defaults = yaml.safe_load((repo / "config/config.yaml").read_text())
+    return merge(defaults, yaml.safe_load((repo / "config/studies/synthetic.yaml").read_text()))
+
+
+def write_config(work: Path, cfg: dict) -> None:
+    """A whole config as ``work/config/config.yaml``, with a study file that overrides nothing (results go to
+    ``work/results/<study>/``)."""
+    import yaml
+
+    (work / "config/studies").mkdir(parents=True, exist_ok=True)
+    (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
+    (work / "config/studies" / f"{cfg['study']}.yaml").write_text(yaml.safe_dump({"study": cfg["study"]}))

@@ -8,6 +8,7 @@
     eeg2music make-split  build a split manifest (random-trial, cv-by-run, leave-clip-out, leave-subject-out)
     eeg2music audit-split say what a split's parts share and which protocol it is honest for
     eeg2music subsample-split  keep a nested share of a split's training part (learning curves)
+    eeg2music subject-split    keep one subject's part of a split (per-participant decoders)
     eeg2music resume      resubmit a preempted or failed training run (python -m eeg2music.launch starts one)
     eeg2music budget      measure training steps here, project GPU-hours and cost on the real datasets
 """
@@ -66,6 +67,7 @@ COMMANDS = {
     "make-split": "eeg2music.data.make_split:main",
     "audit-split": "eeg2music.data.audit:main",
     "subsample-split": "eeg2music.data.subsample:main",
+    "subject-split": "eeg2music.data.subject_split:main",
     "resume": "eeg2music.launch:resume_main",
     "budget": "eeg2music.budget.cli:main",
 }

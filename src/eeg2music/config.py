@@ -15,6 +15,15 @@ import yaml
 from eeg2music.errors import InputError
 
 
+def drop_switched_off(config: dict[str, Any]) -> dict[str, Any]:
+    """Remove the experiments and datasets a study sets to null (``experiments: {unet_control: null}``): Snakemake
+    merges a study over the defaults key by key, so null is how a study leaves one out."""
+    for block in ("experiments", "datasets"):
+        if isinstance(config.get(block), dict):
+            config[block] = {name: value for name, value in config[block].items() if value is not None}
+    return config
+
+
 def check_config(config: dict[str, Any], schema_path: Path, source: str = "config/config.yaml") -> None:
     """Raise :class:`InputError` naming the offending key, its value and the rule it breaks: first the schema
     (types, ranges, unknown keys at every level), then the checks that relate several fields (``cross_check``)."""
@@ -68,6 +77,9 @@ def cross_check(config: dict[str, Any], source: str = "config/config.yaml") -> N
             if key not in exp:
                 _fail(source, f"experiments.{name}", f"kind {exp['kind']} needs {key!r}",
                       f"add {key}: (see the other {exp['kind']} experiments)")
+        if exp.get("per_participant") and exp["kind"] != "train":
+            _fail(source, f"experiments.{name}.per_participant", f"kind {exp['kind']} is not trained",
+                  "use it with kind: train (the linear model is already fitted per subject)")
         partners = [(k, exp[k]) for k in ("encoder", "vocoder") if exp["kind"] == "chain"]
         partners += [(f"init.{param}", other) for param, other in exp.get("init", {}).items()]
         for key, other in partners:
@@ -75,6 +87,9 @@ def cross_check(config: dict[str, Any], source: str = "config/config.yaml") -> N
             if other == name or partner.get("kind") != "train" or partner.get("split") != exp["split"]:
                 _fail(source, f"experiments.{name}.{key}", f"{other!r} is not another trained experiment on the "
                       "same split", "name one of the kind: train experiments")
+            if bool(partner.get("per_participant")) != bool(exp.get("per_participant")):
+                _fail(source, f"experiments.{name}.{key}", f"{other!r} is trained per participant and {name!r} is "
+                      "not, or the other way round", "give both the same per_participant")
     if experiments:
         baseline = config.get("evaluate", {}).get("baseline")
         if baseline is not None and baseline not in experiments:
@@ -84,6 +99,9 @@ def cross_check(config: dict[str, Any], source: str = "config/config.yaml") -> N
             if name not in experiments:
                 _fail(source, "learning_curve.experiments", f"{name!r} is not an experiment",
                       f"use one of {', '.join(sorted(experiments))}")
+            if experiments[name].get("per_participant"):
+                _fail(source, "learning_curve.experiments", f"{name!r} is trained per participant",
+                      "list a pooled experiment (learning curves subsample the pooled training part)")
 
 
 def check_roots(config: dict[str, Any], source: str = "config/config.yaml") -> None:

@@ -1,6 +1,9 @@
 """Launch a training run on a cluster with submitit: one task per GPU, DDP inside ``train.engine.main``.
 
-    python -m eeg2music.launch config/train/bilstm_daly.yaml --site wcss --gpus 4 --nodes 1 --run-dir DIR
+    python -m eeg2music.launch config/train/bilstm_daly.yaml --site wcss --gpus 4 --nodes 1 --run-dir DIR \
+        --manifest results/bcmi/splits/cv-by-run/fold-0.json
+
+A CPU-size run names the overlay instead (config/train/cpu/bilstm_daly.yaml).
 
 Site settings (partition, account, time, memory, container image) come from ``cluster/<site>/submitit.yaml``.
 The job is :class:`Trainer`, a submitit ``Checkpointable``: on time-out or preemption submitit calls
@@ -102,6 +105,9 @@ def submit(config: Path, site: str, gpus: int, nodes: int, run_dir: Path, overri
     run_dir.mkdir(parents=True, exist_ok=True)
     folder = run_dir / "submitit"
     overrides = {**(overrides or {}), "run_dir": str(run_dir.resolve())}
+    if not cfg.data.manifest:
+        raise InputError(config, "no split to train on (data.manifest is empty)",
+                         "pass --manifest results/<study>/splits/<protocol>/fold-<k>.json")
     manifest = Path(cfg.data.manifest)
     if not manifest.is_absolute():
         overrides["data.manifest"] = str(manifest.resolve())

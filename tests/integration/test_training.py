@@ -20,12 +20,14 @@ from eeg2music.data.splits import Manifest, make_split
 from eeg2music.data.stores import StoreInfo
 from eeg2music.errors import InputError
 from eeg2music.evaluate.evaluate import evaluate, pool
+from eeg2music.evaluate.report import plot_curves
 from eeg2music.models.bilstm import DalyBiLSTM
 from eeg2music.models.linear_trf import fit_predict
 from eeg2music.preprocess.subject import run_subject
 from eeg2music.synth.study import SynthConfig, write_study
 from eeg2music.train import checkpoint
 from eeg2music.train.config import load_config
+from eeg2music.train.curves import read_curves
 from eeg2music.train.engine import NonFiniteError, main
 from eeg2music.train.predict import predict
 
@@ -156,6 +158,8 @@ def test_resume_mid_epoch_continues_the_random_stream(signal_study, tmp_path, va
     resumed = tmp_path / "resumed"
     resumed.mkdir()
     (resumed / "ckpt-00000005.pt").write_bytes((ref / "ckpt-00000005.pt").read_bytes())
+    # the loss curve as a kill after step 5 leaves it: rows logged past the checkpoint, to be dropped on resume
+    (resumed / "curves.tsv").write_text((ref / "curves.tsv").read_text())
     assert torch.load(resumed / "ckpt-00000005.pt", weights_only=False)["batch_in_epoch"] > 0  # mid-epoch
     cfg.run_dir = str(resumed)
     main(cfg)
@@ -163,6 +167,7 @@ def test_resume_mid_epoch_continues_the_random_stream(signal_study, tmp_path, va
     a = torch.load(ref / "final.pt", weights_only=False)["model"]
     b = torch.load(resumed / "final.pt", weights_only=False)["model"]
     assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    assert (resumed / "curves.tsv").read_text() == (ref / "curves.tsv").read_text()
     rng_a = torch.load(ref / "ckpt-00000014.pt", weights_only=False)["rng"][0]
     rng_b = torch.load(resumed / "ckpt-00000014.pt", weights_only=False)["rng"][0]
     assert torch.equal(rng_a["torch"], rng_b["torch"]) and rng_a["python"] == rng_b["python"]
@@ -268,6 +273,10 @@ def test_validation_keeps_the_best_weights_and_stops_early(signal_study, tmp_pat
     events = EventAccumulator(str(tmp_path / "r/tb"))
     events.Reload()
     assert [e.step for e in events.Scalars("val/loss")] == [s for s, _ in losses]
+    curves = read_curves(tmp_path / "r/curves.tsv")  # what the report page plots
+    assert curves["val"][0] == [s for s, _ in losses] and max(curves["train"][0]) == stopped
+    section = plot_curves([tmp_path / "r"], tmp_path / "curves.png")
+    assert f"r: step {best_step} of {stopped}" in section and (tmp_path / "curves.png").stat().st_size > 5000
     main(cfg)  # started again after an early stop: nothing more is trained
     assert torch.load(tmp_path / "r/final.pt", weights_only=False)["step"] == stopped
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,7 @@ import yaml
 import zarr
 
 from ..conftest import REPO
+from ..helpers import quick_start_config, write_config
 
 pytestmark = pytest.mark.slurm
 SCRIPTS = Path(__file__).parent
@@ -45,15 +47,14 @@ def env_with_venv() -> dict[str, str]:
 
 def tiny_workdir(path: Path) -> Path:
     """A workflow directory for the data layer on a tiny synthetic study."""
-    (path / "config").mkdir(parents=True)
-    cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    cfg = quick_start_config(REPO)
     cfg["synth"].update(n_subjects=2, n_runs=1, n_trials=2, trial_s=6.0)
     cfg["splits"]["folds"] = {"random-trial": 1}  # one run per subject: no cross-validation by run
     for d in cfg["datasets"].values():
         d["trial_s"] = 6.0
     cfg["preprocess"]["sources"] = False
     cfg["experiments"] = {}
-    (path / "config/config.yaml").write_text(yaml.safe_dump(cfg))
+    write_config(path, cfg)
     shutil.copytree(REPO / "cluster", path / "cluster")
     return path
 
@@ -63,8 +64,8 @@ def test_preprocessing_dag_through_sbatch_equals_local(slurm, tmp_path):
     for profile in ("local", "local-slurm"):
         work = tiny_workdir(tmp_path / profile)
         proc = subprocess.run([sys.executable, "-m", "snakemake", "-s", str(REPO / "Snakefile"), "--profile",
-                               f"cluster/{profile}", "results/summary/summary.tsv"], cwd=work, env=env_with_venv(),
-                              capture_output=True, text=True, timeout=900)
+                               f"cluster/{profile}", "results/synthetic/summary/summary.tsv"], cwd=work,
+                              env=env_with_venv(), capture_output=True, text=True, timeout=900)
         assert proc.returncode == 0, proc.stderr[-3000:]
         runs[profile] = work
     # synth (2), discover (2), preprocess (4) and summary went through sbatch (the plugin deletes the SLURM logs of
@@ -75,7 +76,8 @@ def test_preprocessing_dag_through_sbatch_equals_local(slurm, tmp_path):
     sacct = subprocess.run(["sacct", "-X", "-n", "-j", ",".join(job_ids), "-o", "State"], capture_output=True,
                            text=True, check=True).stdout.split()
     assert sacct.count("COMPLETED") == 9
-    stores = sorted(p.relative_to(runs["local"]) for p in (runs["local"] / "results/preprocess").glob("*/*.zarr"))
+    stores = sorted(p.relative_to(runs["local"])
+                    for p in (runs["local"] / "results/synthetic/preprocess").glob("*/*.zarr"))
     assert len(stores) == 4
     for rel in stores:
         a, b = zarr.open_group(str(runs["local"] / rel), mode="r"), zarr.open_group(str(runs["local-slurm"] / rel),
@@ -176,6 +178,66 @@ def test_timeout_checkpoints_and_resubmits(slurm, manifest, tmp_path):
     submitit_logs = "".join(p.read_text() for p in (run / "submitit").glob("*_log.*"))
     assert "requeued" in submitit_logs.lower() or "checkpoint" in submitit_logs.lower(), submitit_logs[-2000:]
     subprocess.run(["scancel", "-n", "eeg2music-tiny"], check=False)
+
+
+def train_cmd(config: Path, run: Path, manifest: Path, ranks: int) -> list[str]:
+    """The train rule's command: one process, or torchrun passing the warning signal on to its ranks."""
+    from eeg2music.train.engine import TORCHRUN_SIGNALS
+
+    launcher = [sys.executable, "-m"] if ranks == 1 else [
+        sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(ranks),
+        "--signals-to-handle", TORCHRUN_SIGNALS, "-m"]
+    return [*launcher, "eeg2music.train", str(config), "--run-dir", str(run), "--manifest", str(manifest)]
+
+
+def sbatch_training(cmd: list[str], run: Path) -> str:
+    """Submit as Snakemake's SLURM executor runs a rule: a batch job whose command is a job step (srun), so that
+    SLURM's --signal (without B:) reaches the training processes."""
+    run.mkdir(parents=True)
+    proc = subprocess.run(["sbatch", "--parsable", "--requeue", "-p", "normal", "-A", "eeg2music-test", "-c", "2",
+                           "--mem", "4000", "-t", "10", "-J", "eeg2music-warned", "-o", str(run / "slurm-%j.out"),
+                           "--wrap", "srun -n1 --cpu-bind=q " + shlex.join(cmd)],
+                          capture_output=True, text=True, env=env_with_venv(), check=True)
+    return proc.stdout.strip().split(";")[0]
+
+
+@pytest.mark.parametrize("ranks", [1, 2], ids=["one-process", "torchrun-2-ranks"])
+def test_warning_signal_checkpoints_requeues_and_resumes_bit_identically(slurm, manifest, tmp_path, ranks):
+    """SLURM's warning before the time limit (the profile's --signal=USR2@600, sent here as soon as the first
+    checkpoint is on disk): the job checkpoints, puts itself back in the queue with the same id, runs again from
+    that checkpoint and ends with the weights and random states of an uninterrupted run (dropout on)."""
+    config = experiment(tmp_path / "c.yaml", max_steps=400, ckpt_every=10, **{"model.dropout": 0.3})
+    run = tmp_path / "run"
+    job = sbatch_training(train_cmd(config, run, manifest, ranks), run)
+    deadline = time.time() + 300
+    while not list(run.glob("ckpt-*.pt")):
+        assert time.time() < deadline, "no checkpoint"
+        time.sleep(0.05)
+    subprocess.run(["scancel", "--signal=USR2", job], check=True)
+    wait_final(run)
+    log = (run / "train.log").read_text()
+    stopped = int(re.search(r"stop signal \([^)]*\): checkpointed at step (\d+)", log).group(1))
+    assert f"requeued SLURM job {job}" in log and stopped < 400
+    assert int(re.search(r"resumed from \S+ at step (\d+)", log).group(1)) == stopped
+    states = subprocess.run(["sacct", "-X", "-D", "-n", "-j", job, "-o", "State"], capture_output=True, text=True,
+                            check=True).stdout.split()
+    deadline = time.time() + 60
+    while "COMPLETED" not in states and time.time() < deadline:  # final.pt is written before the job ends
+        time.sleep(1)
+        states = subprocess.run(["sacct", "-X", "-D", "-n", "-j", job, "-o", "State"], capture_output=True,
+                                text=True, check=True).stdout.split()
+    assert states[0] == "REQUEUED" and states[-1] == "COMPLETED", states
+    ref = subprocess.run(train_cmd(config, tmp_path / "ref", manifest, ranks), capture_output=True, text=True,
+                         env=env_with_venv(), timeout=600)
+    assert ref.returncode == 0, ref.stderr[-3000:]
+    a = torch.load(tmp_path / "ref/final.pt", weights_only=False)["model"]
+    b = torch.load(run / "final.pt", weights_only=False)["model"]
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+    last = f"ckpt-{400:08d}.pt"
+    rngs_a = torch.load(tmp_path / "ref" / last, weights_only=False)["rng"]
+    rngs_b = torch.load(run / last, weights_only=False)["rng"]
+    assert len(rngs_a) == len(rngs_b) == ranks
+    assert all(torch.equal(x["torch"], y["torch"]) for x, y in zip(rngs_a, rngs_b, strict=True))
 
 
 def test_resume_refuses_another_experiments_run_dir(tmp_path, manifest):

@@ -97,7 +97,7 @@ def test_eegpt_budget_counts_every_transformer_matmul():
 
     pre = yaml.safe_load((REPO / "config/config.yaml").read_text())["preprocess"]
     channels = eeg_channel_names("ds002725")
-    m = measure(REPO / "config/train/cluster/eegpt_mel.yaml", pre, channels, repeats=1, cpu_batch=1)
+    m = measure(REPO / "config/train/eegpt_mel.yaml", pre, channels, repeats=1, cpu_batch=1)
     kept = [c for c in channels if c not in ("TP9", "TP10")]  # EEGPT has no embedding for the mastoids
     tokens = 16 * (len(kept) + 4)  # 16 patches × (channels + 4 summary tokens) per 4 s window
     dense = 3 * 2 * 12 * 512**2 * 8 * tokens * m.batch_size

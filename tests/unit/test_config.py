@@ -7,13 +7,16 @@ import copy
 import pytest
 import yaml
 
-from eeg2music.config import check_config
+from eeg2music.config import check_config, drop_switched_off
 from eeg2music.errors import InputError
+from eeg2music.train.config import merge
 
 from ..conftest import REPO
+from ..helpers import quick_start_config
 
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
-CONFIG = yaml.safe_load((REPO / "config/config.yaml").read_text())
+CONFIG = quick_start_config(REPO)
+DEFAULTS = yaml.safe_load((REPO / "config/config.yaml").read_text())
 
 
 def changed(path: str, value) -> dict:
@@ -36,8 +39,17 @@ def renamed(path: str, new: str) -> dict:
     return cfg
 
 
-def test_the_shipped_config_passes():
-    check_config(CONFIG, SCHEMA)
+@pytest.mark.parametrize("study", sorted((REPO / "config/studies").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_study_passes(study):
+    cfg = merge(DEFAULTS, yaml.safe_load(study.read_text()))
+    assert cfg["study"] == study.stem
+    check_config(cfg, SCHEMA)
+
+
+def test_a_study_leaves_an_experiment_out_with_null():
+    cfg = drop_switched_off(merge(CONFIG, {"experiments": {"unet_control": None}}))
+    assert "unet_control" not in cfg["experiments"] and "bilstm_daly" in cfg["experiments"]
+    check_config(cfg, SCHEMA)
 
 
 @pytest.mark.parametrize(("path", "new", "message"), [
@@ -74,3 +86,13 @@ def test_experiment_kinds_need_their_keys_and_partners():
     cfg["experiments"][chain]["vocoder"] = "linear_trf"
     with pytest.raises(InputError, match=rf"experiments\.{chain}\.vocoder: 'linear_trf' is not another trained"):
         check_config(cfg, SCHEMA)
+
+
+def test_per_participant_training_is_refused_where_it_cannot_work():
+    for changes, key in (({"experiments": {"linear_trf": {"per_participant": True}}}, "linear_trf.per_participant"),
+                         ({"experiments": {"diffwave_vocoder": {"per_participant": True}}}, "diffwave_eeg.init"),
+                         ({"experiments": {"linear_trf": {"per_participant": False}, "bilstm_daly":
+                                           {"per_participant": True}},
+                           "learning_curve": {"experiments": ["bilstm_daly"]}}, "learning_curve.experiments")):
+        with pytest.raises(InputError, match=key.replace(".", r"\.")):
+            check_config(merge(CONFIG, changes), SCHEMA)

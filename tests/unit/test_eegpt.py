@@ -219,19 +219,25 @@ def test_trial_tokens_stitch_windows_without_seams():
         torch.testing.assert_close(tokens[..., 32:], model.tokens(eeg[..., 1536:2560])[..., 8:])
 
 
-def test_stage_4_cluster_config_builds_model_a_inside_the_vocoder(tmp_path):
-    """The cluster config of the joint stage builds (A at the released size inside DiffWave BASE) from a stage-1
-    run of model A, with the last two blocks trainable as configured."""
+def test_stage_4_full_config_builds_model_a_inside_the_vocoder(tmp_path):
+    """The joint stage at full size builds (A at the released size inside DiffWave BASE) from a stage-1 run of
+    model A, whose architecture it reads from that run's saved config, with the last two blocks trainable."""
+    import yaml
+
     from eeg2music.models import registry
     from eeg2music.train.config import load_config
 
     repo = Path(__file__).resolve().parents[2]
-    cfg = load_config(repo / "config/train/cluster/eegpt_diffwave_joint.yaml")
-    a = EEGPTDecoder(len(CHANNELS), RATES, 80, CHANNELS, "mV", **cfg.model["eegpt"])
+    a_cfg = load_config(repo / "config/train/eegpt_mel.yaml")
+    (tmp_path / "config.yaml").write_text(yaml.safe_dump(a_cfg.to_dict()))
+    a_model = {k: v for k, v in a_cfg.model.items() if k not in ("name", "weights")}
+    a = EEGPTDecoder(len(CHANNELS), RATES, 80, CHANNELS, "mV", **a_model)
     torch.save({"model": a.state_dict()}, tmp_path / "final.pt")
-    model_cfg = cfg.model | {"init_from": str(tmp_path)}
+    cfg = load_config(repo / "config/train/eegpt_diffwave_joint.yaml", {"model.init_from": str(tmp_path)})
+    assert cfg.model["eegpt"]["embed_dim"] == 512 and cfg.data.rate == 256 and cfg.data.eeg_unit == "mV"
+    model_cfg = cfg.model
     info = {"rates": RATES | {"audio": cfg.data.audio_rate}, "n_mels": 80, "channels": CHANNELS,
-            "eeg_unit": cfg.data.eeg_unit}
+            "eeg_unit": cfg.data.eeg_unit, "audio_rms": 0.1}
     joint = registry.build(model_cfg, len(CHANNELS), info)
     assert joint.conditioner.features == 2048 and joint.conditioner.rate == 4
     tuned = {n.split(".")[4] for n, p in joint.conditioner.a.named_parameters()

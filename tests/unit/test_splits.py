@@ -113,3 +113,16 @@ def test_too_many_folds_name_the_config_key_to_change():
         make_split(fake_stores(n_subjects=1), "leave-subject-out", fold=0, n_folds=4)
     with pytest.raises(InputError, match=r"has 2 runs, 3-fold CV by run needs 3; lower splits\.folds\.cv-by-run"):
         make_split(fake_stores(n_runs=2), "cv-by-run", fold=0, n_folds=3)
+
+
+def test_a_subject_split_keeps_that_subjects_train_val_and_test():
+    """Per-participant decoders: one subject's part of a fold, with the fold's test trials unchanged."""
+    from eeg2music.data.subject_split import for_subject
+
+    full = make_split(fake_stores(), "cv-by-run", fold=1)
+    mine = for_subject(full, "b", "03")
+    assert mine.entries == [e for e in full.entries if (e.dataset, e.subject) == ("b", "03")]
+    assert {e.part for e in mine.entries} == {"train", "val", "test"}
+    assert mine.params["subject"] == {"dataset": "b", "subject": "03"}
+    with pytest.raises(InputError, match="b/sub-99 has no train trials"):
+        for_subject(full, "b", "99")

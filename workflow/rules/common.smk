@@ -3,8 +3,9 @@ from pathlib import Path
 
 import sys
 
-from eeg2music.config import check_config, check_profile, check_roots, profile_from_argv
+from eeg2music.config import check_config, check_profile, check_roots, drop_switched_off, profile_from_argv
 
+drop_switched_off(config)  # a study leaves an experiment or dataset out by setting it to null
 # One-line error naming the bad key before anything is scheduled (Snakemake's own validate prints a page).
 check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
              " + ".join(str(f) for f in workflow.configfiles) or "config")
@@ -13,6 +14,24 @@ check_roots(config, " + ".join(str(f) for f in workflow.configfiles) or "config"
 check_profile(profile_from_argv(sys.argv))
 
 DATASETS = config["datasets"]
+STUDY, SIZE = config["study"], config["size"]
+# Every output of a study lives under its own folder, so that two studies never mix (results, logs).
+RESULTS = f"results/{STUDY}"
+
+
+def res(path):
+    """A path under this study's results folder (Snakemake wildcards stay as they are)."""
+    return f"{RESULTS}/{path}"
+
+
+def logs(path):
+    return f"logs/{STUDY}/{path}"
+
+
+def benchmarks(path):
+    """Snakemake's per-job timing files, with the study's results (benchmarks/ holds the benchmark scripts)."""
+    return f"{RESULTS}/benchmarks/{path}"
+
 SUBJECT_SHEET = Path("config/subjects.tsv")  # optional user sheet: dataset, subject, include
 
 
@@ -56,7 +75,7 @@ def subjects_of(dataset):
 
 
 def all_stores(wildcards):
-    return [f"results/preprocess/{ds}/sub-{sub}.zarr" for ds in sorted(DATASETS) for sub in subjects_of(ds)]
+    return [f"{RESULTS}/preprocess/{ds}/sub-{sub}.zarr" for ds in sorted(DATASETS) for sub in subjects_of(ds)]
 
 
 def subjects_flag(wildcards):
@@ -81,7 +100,7 @@ def split_folds(wildcards):
 def split_manifests():
     """Every manifest the config asks for."""
     return [
-        f"results/splits/{protocol}/fold-{fold}.json"
+        f"{RESULTS}/splits/{protocol}/fold-{fold}.json"
         for protocol, n in config["splits"]["folds"].items()
         for fold in range(n)
     ]
@@ -93,22 +112,40 @@ LINEAR = [e for e, c in EXPERIMENTS.items() if c["kind"] == "linear"] or ["none"
 CHAINED = [e for e, c in EXPERIMENTS.items() if c["kind"] == "chain"] or ["none"]
 
 
+def experiment_protocols(exp):
+    """The split protocols an experiment trains on: its split, or with ``per_participant: true`` one per-subject
+    split of it for every subject ("cv-by-run~ds002725~sub-01"), so one model is trained per participant and fold."""
+    e = EXPERIMENTS[exp]
+    if not e.get("per_participant"):
+        return [e["split"]]
+    return [f"{e['split']}~{ds}~sub-{sub}" for ds in sorted(DATASETS) for sub in subjects_of(ds)]
+
+
+def experiment_folds(exp):
+    return range(config["splits"]["folds"][EXPERIMENTS[exp]["split"]])
+
+
 def experiment_predictions(wildcards):
-    """Every fold's decoded test trials of one experiment (pooled by the evaluation)."""
-    protocol = EXPERIMENTS[wildcards.exp]["split"]
-    return [
-        f"results/predictions/{wildcards.exp}/{protocol}/fold-{k}.npz"
-        for k in range(config["splits"]["folds"][protocol])
-    ]
+    """Every fold's decoded test trials of one experiment (of every participant's model when it is trained per
+    participant), pooled by the evaluation."""
+    return [f"{RESULTS}/predictions/{wildcards.exp}/{protocol}/fold-{k}.npz"
+            for protocol in experiment_protocols(wildcards.exp) for k in experiment_folds(wildcards.exp)]
 
 
 def train_config(wildcards):
     return EXPERIMENTS[wildcards.exp]["config"]
 
 
+def train_config_files(wildcards):
+    """The experiment's file, the file it builds on and its size overlay: editing any of them retrains."""
+    from eeg2music.train.config import config_files
+
+    return [str(p) for p in config_files(Path(train_config(wildcards)), SIZE)]
+
+
 def _fold_run(name, wildcards):
     """The run directory of experiment ``name`` on this job's protocol and fold."""
-    return f"results/train/{name}/{wildcards.protocol}/fold-{wildcards.fold}"
+    return f"{RESULTS}/train/{name}/{wildcards.protocol}/fold-{wildcards.fold}"
 
 
 def _init_runs(wildcards):
@@ -123,17 +160,17 @@ def train_init(wildcards):
 
 def init_flags(wildcards):
     runs = _init_runs(wildcards)
-    return "--set " + " ".join(f"model.{param}={run}" for param, run in runs.items()) if runs else ""
+    return " ".join(f"model.{param}={run}" for param, run in runs.items())
 
 
 def experiment_metrics():
-    return [f"{e}=results/evaluate/{e}/metrics.json" for e in sorted(EXPERIMENTS)]
+    return [f"{e}={RESULTS}/evaluate/{e}/metrics.json" for e in sorted(EXPERIMENTS)]
 
 
 def report_targets():
     if not EXPERIMENTS:
         return []
-    return [f"results/report/{e}/index.html" for e in sorted(EXPERIMENTS)] + ["results/report/comparison.html"]
+    return [f"{RESULTS}/report/{e}/index.html" for e in sorted(EXPERIMENTS)] + [res("report/comparison.html")]
 
 
 def predict_flags(wildcards):
@@ -144,14 +181,23 @@ def predict_flags(wildcards):
 
 def is_waveform(exp):
     """Experiments whose model generates audio (DiffWave): they get a listening step."""
-    import yaml
+    from eeg2music.train.config import read_values
 
     e = EXPERIMENTS[exp]
-    return e["kind"] == "train" and yaml.safe_load(Path(e["config"]).read_text())["model"]["name"] == "diffwave"
+    return e["kind"] == "train" and read_values(Path(e["config"]))["model"]["name"] == "diffwave"
 
 
 def listening_dir(exp):
-    return f"results/audio/{exp}/{EXPERIMENTS[exp]['split']}/fold-0"
+    return f"{RESULTS}/audio/{exp}/{experiment_protocols(exp)[0]}/fold-0"
+
+
+def experiment_runs(wildcards):
+    """The final weights of every fold's training run (their loss curves go on the report page); none for linear
+    and chain experiments."""
+    if EXPERIMENTS[wildcards.exp]["kind"] != "train":
+        return []
+    return [f"{RESULTS}/train/{wildcards.exp}/{protocol}/fold-{k}/final.pt"
+            for protocol in experiment_protocols(wildcards.exp) for k in experiment_folds(wildcards.exp)]
 
 
 def experiment_audio(wildcards):
@@ -197,7 +243,7 @@ def learning_folds(exp):
 
 def fraction_predictions(wildcards):
     protocol = learning_split(wildcards.exp, float(wildcards.fraction))
-    return [f"results/predictions/{wildcards.exp}/{protocol}/fold-{k}.npz" for k in learning_folds(wildcards.exp)]
+    return [f"{RESULTS}/predictions/{wildcards.exp}/{protocol}/fold-{k}.npz" for k in learning_folds(wildcards.exp)]
 
 
 def curve_files(exp):
@@ -206,11 +252,11 @@ def curve_files(exp):
     folds = learning_folds(exp)
 
     def manifests(split):
-        return [f"results/splits/{split}/fold-{k}.json" for k in folds]
+        return [f"{RESULTS}/splits/{split}/fold-{k}.json" for k in folds]
 
-    points = [(f"{f:g}", f"results/learning/{exp}/train{f:g}/metrics.json", manifests(learning_split(exp, f)))
+    points = [(f"{f:g}", f"{RESULTS}/learning/{exp}/train{f:g}/metrics.json", manifests(learning_split(exp, f)))
               for f in LEARNING["fractions"]]
-    return points + [("1", f"results/evaluate/{exp}/metrics.json", manifests(EXPERIMENTS[exp]["split"]))]
+    return points + [("1", f"{RESULTS}/evaluate/{exp}/metrics.json", manifests(EXPERIMENTS[exp]["split"]))]
 
 
 def curve_points(wildcards):
@@ -229,14 +275,14 @@ def learning_target():
 
 
 def learning_targets():
-    return [f"results/learning/{e}/curve.png" for e in LEARNING.get("experiments", [])]
+    return [f"{RESULTS}/learning/{e}/curve.png" for e in LEARNING.get("experiments", [])]
 
 
 def study_inputs(wildcards):
-    inputs = ["results/summary/summary.tsv", "results/summary/qc.tsv", "results/summary/psd.png",
-              "results/summary/trial.png"]
-    inputs += [f"results/evaluate/{e}/metrics.json" for e in sorted(EXPERIMENTS)]
+    inputs = [res("summary/summary.tsv"), res("summary/qc.tsv"), res("summary/psd.png"),
+              res("summary/trial.png")]
+    inputs += [f"{RESULTS}/evaluate/{e}/metrics.json" for e in sorted(EXPERIMENTS)]
     inputs += report_targets()  # the per-experiment pages the study links to
     if config.get("budget", {}).get("configs"):
-        inputs += ["results/budget/budget.tsv", "results/budget/budget.json", "results/budget/budget.png"]
-    return inputs + [f"results/learning/{e}/curve.json" for e in LEARNING.get("experiments", [])]
+        inputs += [res("budget/budget.tsv"), res("budget/budget.json"), res("budget/budget.png")]
+    return inputs + [f"{RESULTS}/learning/{e}/curve.json" for e in LEARNING.get("experiments", [])]

@@ -5,15 +5,15 @@ checkpoint discover:
     input:
         dataset_root,
     output:
-        "results/discover/{dataset}/subjects.tsv",
+        res("discover/{dataset}/subjects.tsv"),
     params:
         flags=dataset_flags,
         subjects=subjects_flag,
     conda:
         "../../envs/eeg2music.yaml"
     log:
-        "logs/discover/{dataset}.log",
+        logs("discover/{dataset}.log"),
     benchmark:
-        "benchmarks/discover/{dataset}.tsv"
+        benchmarks("discover/{dataset}.tsv")
     shell:
         "python -m eeg2music.discover {params.flags} {params.subjects} --out {output} > {log} 2>&1"

@@ -6,17 +6,17 @@ rule evaluate:
     input:
         experiment_predictions,
     output:
-        metrics="results/evaluate/{exp}/metrics.json",
-        nulls="results/evaluate/{exp}/nulls.npz",
+        metrics=res("evaluate/{exp}/metrics.json"),
+        nulls=res("evaluate/{exp}/nulls.npz"),
     params:
         n_perm=EVAL.get("n_perm", 1000),
         n_boot=EVAL.get("n_boot", 2000),
     conda:
         "../../envs/eeg2music.yaml"
     log:
-        "logs/evaluate/{exp}.log",
+        logs("evaluate/{exp}.log"),
     benchmark:
-        "benchmarks/evaluate/{exp}.tsv"
+        benchmarks("evaluate/{exp}.tsv")
     shell:
         "python -m eeg2music.evaluate.evaluate --predictions {input} --out {output.metrics} "
         "--experiment {wildcards.exp} --n-perm {params.n_perm} --n-boot {params.n_boot} > {log} 2>&1"
@@ -24,34 +24,37 @@ rule evaluate:
 
 rule report:
     input:
-        metrics="results/evaluate/{exp}/metrics.json",
+        metrics=res("evaluate/{exp}/metrics.json"),
         audio=experiment_audio,
+        runs=experiment_runs,
     output:
-        "results/report/{exp}/index.html",
+        res("report/{exp}/index.html"),
     params:
         out_dir=subpath(output[0], parent=True),
         audio=lambda wildcards, input: f"--audio-dir {input.audio}" if input.audio else "",
+        runs=lambda wildcards, input: "--runs " + " ".join(str(Path(f).parent) for f in input.runs)
+        if input.runs else "",
     conda:
         "../../envs/eeg2music.yaml"
     log:
-        "logs/report/{exp}.log",
+        logs("report/{exp}.log"),
     shell:
         "python -m eeg2music.evaluate.report experiment --metrics {input.metrics} --out-dir {params.out_dir} "
-        "{params.audio} > {log} 2>&1"
+        "{params.audio} {params.runs} > {log} 2>&1"
 
 
 rule compare:
     input:
-        expand("results/evaluate/{exp}/metrics.json", exp=sorted(EXPERIMENTS)),
+        expand(res("evaluate/{exp}/metrics.json"), exp=sorted(EXPERIMENTS)),
     output:
-        "results/report/comparison.html",
+        res("report/comparison.html"),
     params:
         metrics=experiment_metrics(),
         baseline=EVAL.get("baseline", ""),
     conda:
         "../../envs/eeg2music.yaml"
     log:
-        "logs/report/comparison.log",
+        logs("report/comparison.log"),
     shell:
         "python -m eeg2music.evaluate.report compare --metrics {params.metrics} --baseline {params.baseline} "
         "--out {output} > {log} 2>&1"

@@ -6,9 +6,9 @@
 
 rule subsample_split:
     input:
-        "results/splits/{protocol}/fold-{fold}.json",
+        res("splits/{protocol}/fold-{fold}.json"),
     output:
-        "results/splits/{protocol}~train{fraction}/fold-{fold}.json",
+        res("splits/{protocol}~train{fraction}/fold-{fold}.json"),
     params:
         unit=LEARNING.get("unit", "trials"),
         seed=config["splits"]["seed"],
@@ -17,7 +17,7 @@ rule subsample_split:
         fraction=r"[0-9.]+",
         fold=r"\d+",
     log:
-        "logs/split/{protocol}~train{fraction}/fold-{fold}.log",
+        logs("split/{protocol}~train{fraction}/fold-{fold}.log"),
     shell:
         "eeg2music subsample-split --manifest {input} --fraction {wildcards.fraction} --unit {params.unit} "
         "--seed {params.seed} --out {output} > {log} 2>&1"
@@ -27,8 +27,8 @@ rule evaluate_fraction:
     input:
         fraction_predictions,
     output:
-        metrics="results/learning/{exp}/train{fraction}/metrics.json",
-        nulls="results/learning/{exp}/train{fraction}/nulls.npz",
+        metrics=res("learning/{exp}/train{fraction}/metrics.json"),
+        nulls=res("learning/{exp}/train{fraction}/nulls.npz"),
     params:
         n_perm=LEARNING.get("n_perm", 200),
         n_boot=EVAL.get("n_boot", 2000),
@@ -37,7 +37,7 @@ rule evaluate_fraction:
     conda:
         "../../envs/eeg2music.yaml"
     log:
-        "logs/learning/{exp}/train{fraction}.log",
+        logs("learning/{exp}/train{fraction}.log"),
     shell:
         "python -m eeg2music.evaluate.evaluate --predictions {input} --out {output.metrics} "
         "--experiment {wildcards.exp} --n-perm {params.n_perm} --n-boot {params.n_boot} > {log} 2>&1"
@@ -47,9 +47,9 @@ rule learning_curve:
     input:
         curve_inputs,
     output:
-        png="results/learning/{exp}/curve.png",
-        tsv="results/learning/{exp}/curve.tsv",
-        json="results/learning/{exp}/curve.json",
+        png=res("learning/{exp}/curve.png"),
+        tsv=res("learning/{exp}/curve.tsv"),
+        json=res("learning/{exp}/curve.json"),
     params:
         points=curve_points,
         metrics=" ".join(LEARNING.get("metrics", ["r_time", "rank_accuracy"])),
@@ -58,9 +58,9 @@ rule learning_curve:
     conda:
         "../../envs/eeg2music.yaml"
     log:
-        "logs/learning/{exp}/curve.log",
+        logs("learning/{exp}/curve.log"),
     benchmark:
-        "benchmarks/learning/{exp}.tsv"
+        benchmarks("learning/{exp}.tsv")
     shell:
         "python -m eeg2music.evaluate.learning_curve {params.points} --metrics {params.metrics} {params.target} "
         "--experiment {wildcards.exp} --out-dir {params.out_dir} > {log} 2>&1"

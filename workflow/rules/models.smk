@@ -4,15 +4,17 @@
 
 rule train:
     input:
-        manifest="results/splits/{protocol}/fold-{fold}.json",
+        manifest=res("splits/{protocol}/fold-{fold}.json"),
         config=train_config,
+        config_files=train_config_files,
         init=train_init,
     output:
-        "results/train/{exp}/{protocol}/fold-{fold}/final.pt",
+        res("train/{exp}/{protocol}/fold-{fold}/final.pt"),
     params:
         run_dir=subpath(output[0], parent=True),
         launcher=torch_launcher,
         init=init_flags,
+        size=SIZE,
     wildcard_constraints:
         exp="|".join(TRAINED),
     threads: 2
@@ -22,19 +24,19 @@ rule train:
     conda:
         "../../envs/eeg2music.yaml"
     log:
-        "logs/train/{exp}/{protocol}/fold-{fold}.log",
+        logs("train/{exp}/{protocol}/fold-{fold}.log"),
     benchmark:
-        "benchmarks/train/{exp}/{protocol}/fold-{fold}.tsv"
+        benchmarks("train/{exp}/{protocol}/fold-{fold}.tsv")
     shell:
-        "{params.launcher} eeg2music.train {input.config} --run-dir {params.run_dir} --manifest {input.manifest} "
-        "{params.init} > {log} 2>&1"
+        "{params.launcher} eeg2music.train {input.config} --size {params.size} --run-dir {params.run_dir} "
+        "--manifest {input.manifest} --set experiment={wildcards.exp} {params.init} > {log} 2>&1"
 
 
 rule predict:
     input:
-        "results/train/{exp}/{protocol}/fold-{fold}/final.pt",
+        res("train/{exp}/{protocol}/fold-{fold}/final.pt"),
     output:
-        "results/predictions/{exp}/{protocol}/fold-{fold}.npz",
+        res("predictions/{exp}/{protocol}/fold-{fold}.npz"),
     params:
         run_dir=subpath(input[0], parent=True),
         flags=predict_flags,
@@ -44,18 +46,18 @@ rule predict:
     conda:
         "../../envs/eeg2music.yaml"
     log:
-        "logs/predict/{exp}/{protocol}/fold-{fold}.log",
+        logs("predict/{exp}/{protocol}/fold-{fold}.log"),
     benchmark:
-        "benchmarks/predict/{exp}/{protocol}/fold-{fold}.tsv"
+        benchmarks("predict/{exp}/{protocol}/fold-{fold}.tsv")
     shell:
         "python -m eeg2music.train.predict --run-dir {params.run_dir} --out {output} {params.flags} > {log} 2>&1"
 
 
 rule listen:
     input:
-        "results/train/{exp}/{protocol}/fold-{fold}/final.pt",
+        res("train/{exp}/{protocol}/fold-{fold}/final.pt"),
     output:
-        directory("results/audio/{exp}/{protocol}/fold-{fold}"),
+        directory(res("audio/{exp}/{protocol}/fold-{fold}")),
     params:
         run_dir=subpath(input[0], parent=True),
         trials=lambda wildcards: EXPERIMENTS[wildcards.exp].get("listen", 2),
@@ -65,7 +67,7 @@ rule listen:
     conda:
         "../../envs/eeg2music.yaml"
     log:
-        "logs/listen/{exp}/{protocol}/fold-{fold}.log",
+        logs("listen/{exp}/{protocol}/fold-{fold}.log"),
     shell:
         "python -m eeg2music.models.diffwave.inference --run-dir {params.run_dir} --out-dir {output} "
         "--trials {params.trials} --steps {params.steps} > {log} 2>&1"
@@ -76,7 +78,7 @@ rule decode_chain:
         encoder=chain_run("encoder"),
         vocoder=chain_run("vocoder"),
     output:
-        "results/predictions/{exp}/{protocol}/fold-{fold}.npz",
+        res("predictions/{exp}/{protocol}/fold-{fold}.npz"),
     params:
         encoder=lambda wildcards, input: Path(input.encoder).parent,
         vocoder=lambda wildcards, input: Path(input.vocoder).parent,
@@ -87,9 +89,9 @@ rule decode_chain:
     conda:
         "../../envs/eeg2music.yaml"
     log:
-        "logs/decode_chain/{exp}/{protocol}/fold-{fold}.log",
+        logs("decode_chain/{exp}/{protocol}/fold-{fold}.log"),
     benchmark:
-        "benchmarks/decode_chain/{exp}/{protocol}/fold-{fold}.tsv"
+        benchmarks("decode_chain/{exp}/{protocol}/fold-{fold}.tsv")
     shell:
         "python -m eeg2music.train.chain --encoder-run {params.encoder} --vocoder-run {params.vocoder} "
         "--out {output} {params.flags} > {log} 2>&1"
@@ -97,9 +99,9 @@ rule decode_chain:
 
 rule decode_linear:
     input:
-        "results/splits/{protocol}/fold-{fold}.json",
+        res("splits/{protocol}/fold-{fold}.json"),
     output:
-        "results/predictions/{exp}/{protocol}/fold-{fold}.npz",
+        res("predictions/{exp}/{protocol}/fold-{fold}.npz"),
     params:
         lowpass=linear_flags,
     wildcard_constraints:
@@ -107,8 +109,8 @@ rule decode_linear:
     conda:
         "../../envs/eeg2music.yaml"
     log:
-        "logs/decode_linear/{exp}/{protocol}/fold-{fold}.log",
+        logs("decode_linear/{exp}/{protocol}/fold-{fold}.log"),
     benchmark:
-        "benchmarks/decode_linear/{exp}/{protocol}/fold-{fold}.tsv"
+        benchmarks("decode_linear/{exp}/{protocol}/fold-{fold}.tsv")
     shell:
         "python -m eeg2music.models.linear_trf --manifest {input} --out {output} {params.lowpass} > {log} 2>&1"

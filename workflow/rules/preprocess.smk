@@ -6,7 +6,7 @@ rule preprocess:
     input:
         subject_inputs,
     output:
-        directory("results/preprocess/{dataset}/sub-{subject}.zarr"),
+        directory(res("preprocess/{dataset}/sub-{subject}.zarr")),
     params:
         flags=dataset_flags,
         pre=(
@@ -21,9 +21,9 @@ rule preprocess:
     conda:
         "../../envs/eeg2music.yaml"
     log:
-        "logs/preprocess/{dataset}/sub-{subject}.log",
+        logs("preprocess/{dataset}/sub-{subject}.log"),
     benchmark:
-        "benchmarks/preprocess/{dataset}/sub-{subject}.tsv"
+        benchmarks("preprocess/{dataset}/sub-{subject}.tsv")
     threads: 1
     resources:
         mem_mb=4000,

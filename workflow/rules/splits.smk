@@ -6,7 +6,7 @@ rule split:
     input:
         all_stores,
     output:
-        "results/splits/{protocol}/fold-{fold}.json",
+        res("splits/{protocol}/fold-{fold}.json"),
     params:
         n_folds=split_folds,
         seed=SPLITS["seed"],
@@ -18,10 +18,27 @@ rule split:
     conda:
         "../../envs/eeg2music.yaml"
     log:
-        "logs/split/{protocol}/fold-{fold}.log",
+        logs("split/{protocol}/fold-{fold}.log"),
     benchmark:
-        "benchmarks/split/{protocol}/fold-{fold}.tsv"
+        benchmarks("split/{protocol}/fold-{fold}.tsv")
     shell:
         "eeg2music make-split --stores {input} --protocol {wildcards.protocol} --fold {wildcards.fold} "
         "--n-folds {params.n_folds} --seed {params.seed} --val {params.val} --test {params.test} "
+        "--out {output} > {log} 2>&1"
+
+
+rule subject_split:
+    input:
+        res("splits/{protocol}/fold-{fold}.json"),
+    output:
+        res("splits/{protocol}~{dataset}~sub-{subject}/fold-{fold}.json"),
+    wildcard_constraints:
+        protocol="random-trial|cv-by-run|leave-clip-out|leave-subject-out",
+        dataset=r"[^~/]+",
+        subject=r"[^~/]+",
+        fold=r"\d+",
+    log:
+        logs("split/{protocol}~{dataset}~sub-{subject}/fold-{fold}.log"),
+    shell:
+        "eeg2music subject-split --manifest {input} --dataset {wildcards.dataset} --subject {wildcards.subject} "
         "--out {output} > {log} 2>&1"

@@ -5,16 +5,16 @@ rule study:
     input:
         study_inputs,
     output:
-        "results/report/study.html",
+        res("report/study.html"),
     params:
         metrics=experiment_metrics(),
         baseline=EVAL.get("baseline", ""),
-        budget="--budget results/budget" if BUDGET.get("configs") else "",
-        curves=" ".join(f"results/learning/{e}/curve.json" for e in LEARNING.get("experiments", [])),
+        budget=f"--budget {RESULTS}/budget" if BUDGET.get("configs") else "",
+        curves=" ".join(f"{RESULTS}/learning/{e}/curve.json" for e in LEARNING.get("experiments", [])),
     conda:
         "../../envs/eeg2music.yaml"
     log:
-        "logs/report/study.log",
+        logs("report/study.log"),
     shell:
-        "python -m eeg2music.evaluate.study --summary results/summary/summary.tsv --comparison {params.metrics} "
+        "python -m eeg2music.evaluate.study --summary {input[0]} --comparison {params.metrics} "
         "--baseline {params.baseline} {params.budget} --curves {params.curves} --out {output} > {log} 2>&1"

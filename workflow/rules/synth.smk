@@ -11,8 +11,8 @@ rule synth:
     conda:
         "../../envs/eeg2music.yaml"
     log:
-        "logs/synth/{style}.log",
+        logs("synth/{style}.log"),
     benchmark:
-        "benchmarks/synth/{style}.tsv"
+        benchmarks("synth/{style}.tsv")
     shell:
         "eeg2music synth --out {params.out} --styles {wildcards.style} {params.flags} > {log} 2>&1"

@@ -71,7 +71,8 @@ def markdown(rows: list[Projection], budget_usd: float, grant_h: float, assumpti
         cost = "–" if r.cost_usd is None else f"{r.cost_usd:,.2f}"
         lines.append(f"| {r.experiment} | {r.target} | {r.step_s:.4g} | {r.steps_per_epoch:,} | {r.epoch_h:.3g} | "
                      f"{r.total_h:.3g} | {cost} | {fits} |")
-    notes = [f"- {k}: {v}" for k, v in assumptions.items()]
+    notes = [f"- {k}: " + ("; ".join(f"{n} {x}" for n, x in v.items()) if isinstance(v, dict) else f"{v}")
+             for k, v in assumptions.items()]
     return "\n".join([*lines, "", *notes]) + "\n"
 
 
@@ -84,9 +85,22 @@ def eeg_channel_names(dataset: str) -> list[str]:
             if r["type"] == "EEG"]
 
 
+def measured_utilisation(path: Path) -> dict[str, tuple[float, str]]:
+    """Experiment → (achieved share of the card's peak, where it was measured) from ``benchmarks/gpu_check.py``'s
+    file. The share is applied to every GPU of the projection (a measured ratio on one card, not on each)."""
+    if not path.exists():
+        raise InputError(path, "GPU check file does not exist", "run benchmarks/gpu_check.py on a GPU node first")
+    try:
+        check = json.loads(path.read_text())
+        return {name: (float(m["utilisation"]), f"measured on {check['device']}")
+                for name, m in check["models"].items() if m.get("utilisation")}
+    except (ValueError, KeyError, TypeError) as err:
+        raise InputError(path, f"is not a GPU check file ({err})", "rerun benchmarks/gpu_check.py") from err
+
+
 def run(configs: list[Path], pre: dict, datasets: list[str], summary: Path | None, gpus: list[str],
         prices: dict[str, float], utilisation: float, epochs: int, budget_usd: float, grant_h: float,
-        out_dir: Path, repeats: int, cpu_batch: int = 2) -> list[Projection]:
+        out_dir: Path, repeats: int, cpu_batch: int = 2, gpu_check: Path | None = None) -> list[Projection]:
     if not 0 < utilisation <= 1:
         raise InputError(None, f"utilisation {utilisation:g} is outside (0, 1]", "give a fraction such as 0.3")
     if epochs < 1 or budget_usd <= 0 or grant_h <= 0:
@@ -97,11 +111,14 @@ def run(configs: list[Path], pre: dict, datasets: list[str], summary: Path | Non
             raise InputError(c, "experiment config does not exist", "see config/train/ for the experiments")
     hours = summary_hours(summary) if summary else sum(recorded_hours(d) for d in datasets)
     channels = eeg_channel_names(datasets[0]) if datasets else [f"EEG{i:03d}" for i in range(32)]
-    rows, measurements = [], []
+    measured = measured_utilisation(gpu_check) if gpu_check else {}
+    rows, measurements, used = [], [], {}
     for c in configs:
         m = measure(c, pre, channels, repeats, cpu_batch)
         measurements.append(m.as_dict())
-        rows += project(m, hours, epochs, targets, utilisation)
+        share, source = measured.get(m.experiment, (utilisation, "assumed"))
+        used[m.experiment] = f"{share:.3g} ({source})"
+        rows += project(m, hours, epochs, targets, share)
         print(f"{m.experiment}: {m.parameters:,} parameters, {m.step_s * 1e3:.0f} ms/step here "
               f"(batch {m.batch_size}, timed on {m.measured_batch}), "
               f"{m.flops_per_step / 1e9:.2f} GFLOP/step", flush=True)
@@ -109,7 +126,7 @@ def run(configs: list[Path], pre: dict, datasets: list[str], summary: Path | Non
         "hours of data": f"{hours:.1f} h of " + (f"music trials (from {summary})" if summary else
                                                    f"EEG recorded in {', '.join(datasets)} (EDF sizes; an upper "
                                                    "bound on the music windows)"),
-        "epochs": epochs, "utilisation of peak": utilisation, "EEG channels": len(channels),
+        "epochs": epochs, "utilisation of peak": used, "EEG channels": len(channels),
         "GPU peaks (TFLOP/s) and prices ($/h)": {g.name: [g.peak_tflops, g.price_per_hour] for g in targets},
         "budget": f"${budget_usd:g} cloud; WCSS grant {grant_h:g} GPU-h",
     }
@@ -142,6 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--gpus", nargs="+", default=list(GPUS), help=f"from {', '.join(GPUS)}")
     p.add_argument("--price", nargs="*", default=[], metavar="GPU=USD", help="override $/GPU-hour")
     p.add_argument("--utilisation", type=float, default=0.3, help="assumed fraction of peak FLOP/s")
+    p.add_argument("--gpu-check", type=Path, help="benchmarks/gpu_check.py's file: measured utilisation per model")
     p.add_argument("--epochs", type=int, default=20)
     p.add_argument("--budget-usd", type=float, default=100.0)
     p.add_argument("--grant-gpu-hours", type=float, default=1000.0)
@@ -153,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
         raise InputError(a.config, "workflow config does not exist", "pass --config config/config.yaml")
     pre = yaml.safe_load(a.config.read_text())["preprocess"]
     rows = run(a.configs, pre, a.datasets, a.summary, a.gpus, parse_prices(a.price), a.utilisation, a.epochs,
-               a.budget_usd, a.grant_gpu_hours, a.out_dir, a.repeats, a.cpu_batch)
+               a.budget_usd, a.grant_gpu_hours, a.out_dir, a.repeats, a.cpu_batch, a.gpu_check)
     print((a.out_dir / "budget.md").read_text())
     return 0 if rows else 1
 

@@ -59,7 +59,9 @@ def input_channels(cfg: TrainConfig, eeg_channels: list[str]) -> list[str]:
 def data_info(cfg: TrainConfig, pre: dict[str, Any], channels: list[str]) -> dict[str, Any]:
     rates = {"eeg": cfg.data.rate, "audio": cfg.data.audio_rate or pre["audio_rate"],
              "mel": pre["mel_rate"], "envelope": pre["envelope_rate"]}
-    return {"rates": rates, "n_mels": pre["n_mels"], "channels": channels, "eeg_unit": cfg.data.eeg_unit}
+    # audio_rms: only for audio_gain auto, which scales the waveform and changes nothing in the cost
+    return {"rates": rates, "n_mels": pre["n_mels"], "channels": channels, "eeg_unit": cfg.data.eeg_unit,
+            "audio_rms": 0.1}
 
 
 def batch(cfg: TrainConfig, info: dict[str, Any], inputs: int, device: torch.device, b: int
@@ -77,6 +79,15 @@ def batch(cfg: TrainConfig, info: dict[str, Any], inputs: int, device: torch.dev
     return out
 
 
+def timed_model(cfg: TrainConfig, inputs: int, info: dict[str, Any], source: str) -> torch.nn.Module:
+    """The model as it trains, without the runs or pretrained files it would start from (none exist where the cost
+    is measured; weights do not change it). What training keeps frozen stays frozen, so the backward is the real one."""
+    model = registry.build(cfg.model, inputs, info, source=source, trained=True)
+    if cfg.model.get("freeze_vocoder") and hasattr(model, "freeze_vocoder"):
+        model.freeze_vocoder()
+    return model
+
+
 def peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -88,7 +99,7 @@ def measure(config: Path, pre: dict[str, Any], eeg_channels: list[str], repeats:
     channels = input_channels(cfg, eeg_channels)
     info = data_info(cfg, pre, channels)
     inputs = len(channels)
-    model = registry.build(cfg.model, inputs, info, source=str(config)).to(dist.device)
+    model = timed_model(cfg, inputs, info, str(config)).to(dist.device)
     opt = torch.optim.AdamW(registry.trainable_groups(model, cfg.optim.lr), lr=cfg.optim.lr)
     cuda = dist.device.type == "cuda"
     b = cfg.batch_size if cuda else min(cfg.batch_size, cpu_batch)

@@ -7,6 +7,8 @@ only small index arrays and opens memory maps per worker (fork and spawn both wo
 
 from __future__ import annotations
 
+import math
+
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -114,6 +116,13 @@ class WindowDataset(Dataset):
         return {"rates": {"eeg": self.cfg.rate, "audio": self.cfg.audio_rate or info.audio_rate,
                           "envelope": info.envelope_rate, "mel": info.mel_rate},
                 "n_mels": info.n_mels, "channels": list(self.channel_map.names), "eeg_unit": self.cfg.eeg_unit}
+
+    def audio_rms(self, max_windows: int = 256) -> float:
+        """RMS of the waveform target over up to ``max_windows`` evenly spaced windows (at the model's audio rate):
+        what ``audio_gain: auto`` scales to. Silent windows count, as they do in training."""
+        picks = np.unique(np.linspace(0, len(self) - 1, num=min(max_windows, len(self))).round().astype(int))
+        squares = [np.square(self[int(i)]["audio"].numpy(), dtype=np.float64) for i in picks]
+        return math.sqrt(float(np.mean(np.concatenate(squares))))
 
     def __len__(self) -> int:
         return int(self.starts.size)

@@ -103,7 +103,49 @@ def audio_players(audio_dir: Path | None, out_dir: Path, limit: int = 6) -> str:
     return "<h2>Listen: generated and true audio</h2>" + "".join(rows)
 
 
-def experiment_page(metrics_path: Path, out_dir: Path, audio_dir: Path | None = None) -> Path:
+MAX_CURVES = 6
+
+
+def run_label(run: Path) -> str:
+    """A run directory's protocol and fold ("cv-by-run~ds002725~sub-01/fold-0"), or its name outside the layout."""
+    return f"{run.parent.name}/{run.name}" if run.name.startswith("fold-") else run.name
+
+
+def plot_curves(runs: list[Path], out: Path) -> str:
+    """Training and validation loss of each fold's run (``curves.tsv``), the selected (lowest validation) step
+    marked; the page section, or "" when no run logged a curve."""
+    from eeg2music.train.curves import read_curves
+
+    found = [(run, read_curves(run / "curves.tsv")) for run in runs if (run / "curves.tsv").exists()]
+    if not found:
+        return ""
+    shown = found[:MAX_CURVES]  # one model per participant and fold can make dozens of runs
+    fig, axes = plt.subplots(1, len(shown), figsize=(3.6 * len(shown), 2.8), squeeze=False)
+    notes = []
+    for ax, (run, curves) in zip(axes[0], shown, strict=True):
+        for part, colour in (("train", "0.5"), ("val", "tab:blue")):
+            if part in curves:
+                ax.plot(*curves[part], color=colour, lw=1, label=part, marker="o" if part == "val" else None, ms=3)
+        if "val" in curves:
+            steps, losses = curves["val"]
+            best = int(np.argmin(losses))
+            ax.axvline(steps[best], color="tab:red", lw=1, ls="--", label=f"selected: step {steps[best]}")
+            notes.append(f"{run_label(run)}: step {steps[best]} of {max(curves.get('train', curves['val'])[0])}")
+        ax.set_title(run_label(run), fontsize=9)
+        ax.set_xlabel("step", fontsize=8)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    selected = (" Decoded with the weights of the lowest validation loss: " + "; ".join(notes) + ".") if notes else \
+        " No validation during training: decoded with the last step's weights."
+    more = f" The first {len(shown)} of {len(found)} runs are plotted." if len(found) > len(shown) else ""
+    return (f"<h2>Training and validation loss</h2><p>Loss on the training batches and on the split's validation part"
+            f" (fixed windows), per run.{selected}{more}</p><img src='{out.name}' alt='loss curves'>")
+
+
+def experiment_page(metrics_path: Path, out_dir: Path, audio_dir: Path | None = None,
+                    runs: list[Path] | None = None) -> Path:
     summary = load(metrics_path)
     out_dir.mkdir(parents=True, exist_ok=True)
     nulls = dict(np.load(metrics_path.with_name("nulls.npz")))
@@ -116,6 +158,7 @@ def experiment_page(metrics_path: Path, out_dir: Path, audio_dir: Path | None = 
             sf.write(out_dir / f"{label}.wav", np.clip(preds.pred[i], -1, 1), int(preds.rate))
             audio += f"<p>{label}: <audio controls src='{label}.wav'></audio></p>"
     audio += audio_players(audio_dir, out_dir)
+    curves = plot_curves(runs or [], out_dir / "curves.png")
     names = list(summary["metrics"])
     rows = [[html.escape(n), _observed(r), _fmt(r["null_mean"]), f"{r['p']:.4f}",
              f"{_fmt(r['ci95_subjects'][0])} … {_fmt(r['ci95_subjects'][1])}",
@@ -136,7 +179,7 @@ def experiment_page(metrics_path: Path, out_dir: Path, audio_dir: Path | None = 
                      "metrics")
             + daly_section(summary)
             + "<h2>Per subject (pooled protocol)</h2>" + _table(["subject", *names], subject_rows, "subjects")
-            + "<h2>Null distributions</h2><img src='nulls.png' alt='null distributions'>"
+            + curves + "<h2>Null distributions</h2><img src='nulls.png' alt='null distributions'>"
             + "<h2>Decoded vs true: best, median and worst trials</h2><img src='trials.png' alt='trials'>"
             + audio + stamp_html(summary.get("provenance")) + "</body></html>")
     (out_dir / "index.html").write_text(page)
@@ -222,13 +265,14 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--metrics", type=Path, required=True)
     e.add_argument("--out-dir", type=Path, required=True)
     e.add_argument("--audio-dir", type=Path, help="generated wav files to embed (the sample step's output)")
+    e.add_argument("--runs", type=Path, nargs="*", default=[], help="training run directories (their curves.tsv)")
     c = sub.add_parser("compare", help="the comparison page")
     c.add_argument("--metrics", nargs="+", required=True, metavar="NAME=PATH")
     c.add_argument("--baseline", required=True)
     c.add_argument("--out", type=Path, required=True)
     a = p.parse_args(argv)
     if a.cmd == "experiment":
-        experiment_page(a.metrics, a.out_dir, a.audio_dir)
+        experiment_page(a.metrics, a.out_dir, a.audio_dir, a.runs)
     else:
         comparison_page({k: Path(v) for k, v in (m.split("=", 1) for m in a.metrics)}, a.baseline, a.out)
     return 0

@@ -29,6 +29,7 @@ def _classes() -> dict[str, type[nn.Module]]:
 # A trained run's own weights replace them, so rebuilding it for decoding leaves them out (``trained=True``), with
 # freeze_vocoder, which only says what training does with them.
 STARTING_WEIGHTS = ("weights", "init_from", "vocoder_from", "freeze_vocoder")
+AUTO_GAIN_RMS = 0.5  # ``audio_gain: auto`` scales the training audio to this RMS (half the diffusion noise's)
 
 
 def run_weights(run: Path, what: str, hint: str) -> tuple[Path, dict[str, Any]]:
@@ -66,6 +67,12 @@ def build(model_cfg: dict[str, Any], n_inputs: int, data_info: dict[str, Any] | 
         raise InputError(source, f"unknown model {name!r}", f"use one of {', '.join(classes)}")
     skip = ("name", *STARTING_WEIGHTS) if trained else ("name",)
     kwargs = {k: v for k, v in model_cfg.items() if k not in skip}
+    if kwargs.get("audio_gain") == "auto":  # a trained run's gain is in its weights (a buffer)
+        rms = 1.0 if trained else (data_info or {}).get("audio_rms")
+        if not rms:
+            raise InputError(source, "audio_gain: auto needs the training audio's RMS",
+                             "build the model from a dataset with an audio target, or give a number")
+        kwargs["audio_gain"] = 1.0 if trained else AUTO_GAIN_RMS / rms
     if getattr(classes[name], "needs_data_info", False):
         if data_info is None:
             raise InputError(source, f"model {name} needs the data's rates", "build it from a dataset")

@@ -1,7 +1,17 @@
 """Experiment configuration: ``config/train/<exp>.yaml`` → a typed, checked dataclass.
 
-Unknown keys are errors (a typo like ``lerning_rate`` would otherwise silently train with the default). The
-resolved config is saved into the run directory and into every checkpoint.
+Each experiment is defined once, at its real size (``config/train/<exp>.yaml``). Two kinds of file build on
+another one instead of repeating it:
+
+- ``base: <file>``: a variant, which sets the keys it changes (e.g. the bi-LSTM on source features).
+- ``config/train/cpu/<exp>.yaml`` (``shrinks: ../<exp>.yaml``): the size overlay read when the study's size is
+  ``cpu``. It may set only the keys that make a model smaller or a run shorter (:data:`SIZE_KEYS`); anything else
+  is an error, so a CPU run is the real experiment made small and cannot drift from it.
+
+A model started from another run (``model.vocoder_from``, ``model.init_from``) takes that run's architecture from
+the config saved in it (:func:`inherit_from_runs`). Unknown keys are errors (a typo like ``lerning_rate`` would
+otherwise silently train with the default). The resolved config is saved into the run directory and every
+checkpoint.
 """
 
 from __future__ import annotations
@@ -45,6 +55,7 @@ class OptimConfig:
 @dataclass
 class TrainConfig:
     experiment: str = ""
+    size: str = "full"  # "full" (the definition) or the size overlay it was read with ("cpu")
     model: dict[str, Any] = field(default_factory=dict)  # {"name": ..., **constructor arguments}
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -102,18 +113,151 @@ def check(cfg: TrainConfig, source: str) -> TrainConfig:
     return cfg
 
 
-def load_config(path: str | Path, overrides: dict[str, Any] | None = None) -> TrainConfig:
-    """Read, apply ``overrides`` (dotted keys, e.g. {"data.manifest": ...}), build and check."""
-    path = Path(path)
+# What a size overlay may change: architecture sizes, window and audio rate, batch, schedule length and the
+# learning rate that goes with them (small models trained for a few hundred steps need a larger one).
+SIZE_KEYS = frozenset({
+    "model.layers", "model.channels", "model.cycle", "model.hidden", "model.embed_dim", "model.depth",
+    "model.num_heads", "model.head_dim", "model.encoder_channels", "model.cond_dim", "model.eegpt.last_k",
+    "data.window_s", "data.hop_s", "data.audio_rate", "data.num_workers",
+    "batch_size", "max_steps", "ckpt_every", "val_every", "patience", "log_every",
+    "optim.lr", "optim.warmup_steps",
+})
+# What a model started from a mel vocoder's run takes from it (DiffWave's network), and what the joint model takes
+# from model A's run (the encoder's architecture; how much of it trains stays the joint model's own choice).
+VOCODER_KEYS = ("layers", "channels", "cycle", "kernel", "cond_dim", "audio_gain", "betas")
+ENCODER_OWN_KEYS = ("name", "weights", "finetune", "last_k", "layer_decay")
+
+
+def leaves(values: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"model": {"layers": 6}}`` → ``{"model.layers": 6}``."""
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        if isinstance(value, dict) and value:
+            out |= leaves(value, f"{prefix}{key}.")
+        else:
+            out[f"{prefix}{key}"] = value
+    return out
+
+
+def merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """Nested dicts merged key by key; ``top`` wins."""
+    out = dict(base)
+    for key, value in top.items():
+        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+    return out
+
+
+def _yaml(path: Path) -> dict[str, Any]:
     if not path.exists():
         raise InputError(path, "experiment config does not exist", "see config/train/ for the experiments")
     values = yaml.safe_load(path.read_text()) or {}
+    if not isinstance(values, dict):
+        raise InputError(path, "is not a mapping of keys", "see config/train/*.yaml")
+    return values
+
+
+def read_overlay(path: Path) -> dict[str, Any]:
+    """A size overlay's keys, refused if any is not a size (:data:`SIZE_KEYS`)."""
+    values = _yaml(path)
+    target = values.pop("shrinks", None)
+    if target != f"../{path.name}":
+        raise InputError(path, f"shrinks: {target!r} is not the experiment this overlay sits for",
+                         f"start the file with shrinks: ../{path.name}")
+    changed = sorted(set(leaves(values)) - SIZE_KEYS)
+    if changed:
+        raise InputError(path, f"a size overlay changes {changed[0]}, which is not a size",
+                         f"set it in ../{path.name} (the experiment's one definition); an overlay may set only "
+                         "sizes, steps, batch and learning rate")
+    return values
+
+
+def read_values(path: Path, size: str = "full", seen: tuple[Path, ...] = ()) -> dict[str, Any]:
+    """The file's keys on top of its ``base:`` (a variant builds on an experiment, relative path), then the size
+    overlay ``<size>/<file name>`` beside it when ``size`` is not "full". A variant is shrunk by its base's overlay
+    and its own, so the CPU size of a variant is never written twice."""
+    if path.resolve() in seen:
+        raise InputError(path, "builds on itself (a base: cycle)", "point base: at another file")
+    if "shrinks" in _yaml(path):  # an overlay named directly: the experiment it shrinks, at that size
+        return read_values(path.parent / _yaml(path)["shrinks"], path.parent.name, seen)
+    values = _yaml(path)
+    parent = values.pop("base", None)
+    if parent is not None:
+        values = merge(read_values(path.parent / parent, size, (*seen, path.resolve())), values)
+    overlay = path.parent / size / path.name
+    if size != "full" and overlay.exists():
+        values = merge(values, read_overlay(overlay))
+    return values
+
+
+def config_files(path: Path, size: str = "full") -> list[Path]:
+    """Every file :func:`read_values` reads for ``path`` at ``size`` (the workflow's inputs: editing one reruns)."""
+    values = _yaml(path)
+    if "shrinks" in values:
+        return [*config_files(path.parent / values["shrinks"], path.parent.name)]
+    files = config_files(path.parent / values["base"], size) if "base" in values else []
+    overlay = path.parent / size / path.name
+    return [*files, path, *([overlay] if size != "full" and overlay.exists() else [])]
+
+
+def set_dotted(values: dict[str, Any], dotted: str, value: Any) -> None:
+    node = values
+    *parents, leaf = dotted.split(".")
+    for p in parents:
+        node = node.setdefault(p, {})
+    node[leaf] = value
+
+
+def saved_config(run: Path, what: str, hint: str) -> dict[str, Any]:
+    """The resolved config a training run saved in its directory."""
+    path = (run.parent if run.suffix == ".pt" else run) / "config.yaml"
+    if not path.exists():
+        raise InputError(path, f"{what} has no saved config", hint)
+    return yaml.safe_load(path.read_text())
+
+
+def _take(values: dict[str, Any], key: str, value: Any, source: str, run: Path) -> None:
+    """Set ``key`` from the run, or fail if the experiment sets it to something else (it would not load)."""
+    mine = leaves(values).get(key, value)
+    if mine != value:
+        raise InputError(source, f"{key} = {mine!r}, but the run it starts from ({run}) has {value!r}",
+                         f"leave {key} out: it is read from that run")
+    set_dotted(values, key, value)
+
+
+def inherit_from_runs(values: dict[str, Any], source: str) -> dict[str, Any]:
+    """Fill the architecture of the runs a model starts from: DiffWave's network from ``vocoder_from``, model A's
+    encoder from ``init_from`` (conditioning eegpt). Their run directories are the same fold's (the workflow's
+    ``init:``), so a CPU overlay or a cluster size follows the run it starts from instead of repeating it."""
+    model = values.get("model", {})
+    if model.get("vocoder_from"):
+        run = Path(model["vocoder_from"])
+        saved = saved_config(run, "the vocoder's run", "train the vocoder first, or unset vocoder_from")
+        for key in VOCODER_KEYS:
+            if key in saved["model"]:
+                _take(values, f"model.{key}", saved["model"][key], source, run)
+        if saved["data"].get("audio_rate") is not None:
+            _take(values, "data.audio_rate", saved["data"]["audio_rate"], source, run)
+    if model.get("init_from") and model.get("conditioning") == "eegpt":
+        run = Path(model["init_from"])
+        saved = saved_config(run, "model A's run", "train model A first (stage 1), or unset init_from")
+        for key, value in saved["model"].items():
+            if key not in ENCODER_OWN_KEYS:
+                _take(values, f"model.eegpt.{key}", value, source, run)
+        for key in ("rate", "eeg_unit", "channels", "eeg_array"):
+            _take(values, f"data.{key}", saved["data"][key], source, run)
+    return values
+
+
+def load_config(path: str | Path, overrides: dict[str, Any] | None = None, size: str = "full") -> TrainConfig:
+    """Read at ``size`` ("full", or "cpu": the overlays in config/train/cpu/), apply ``overrides`` (dotted keys,
+    e.g. {"data.manifest": ...}), take the architecture of the runs it starts from, build and check."""
+    path = Path(path)
+    if "shrinks" in _yaml(path):  # an overlay named directly is read at its folder's size
+        size = path.parent.name
+    values = read_values(path, size) | {"size": size}
     for dotted, value in (overrides or {}).items():
-        node = values
-        *parents, leaf = dotted.split(".")
-        for p in parents:
-            node = node.setdefault(p, {})
-        node[leaf] = value
+        set_dotted(values, dotted, value)
+    values = inherit_from_runs(values, str(path))
     return check(_build(TrainConfig, values, str(path)), str(path))
 
 

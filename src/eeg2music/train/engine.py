@@ -35,8 +35,10 @@ from eeg2music.models import registry
 from eeg2music.provenance import git_sha
 from eeg2music.train import checkpoint, distributed
 from eeg2music.train.config import TrainConfig, load_config
+from eeg2music.train.curves import CurveLog
 from eeg2music.train.sampler import EpochBatches
 from eeg2music.train.selection import Selection, validation_loss
+from eeg2music.train.slurm import requeue_this_job
 
 log = logging.getLogger("eeg2music.train")
 PREEMPTED_EXIT = 3  # exit status after a signal-triggered checkpoint: "requeue me"
@@ -64,6 +66,11 @@ class StopFlag:
         self.signal: int | None = None
         # A handler already there is kept and called after ours: submitit's USR2 handler requeues its jobs.
         self.previous = {sig: signal.signal(sig, self._set) for sig in STOP_SIGNALS}
+
+    @property
+    def chained(self) -> bool:
+        """Whether another handler (submitit's) also acts on the signal that stopped us."""
+        return callable(self.previous.get(self.signal))
 
     def _set(self, signum, frame) -> None:
         self.signal = signum
@@ -174,6 +181,9 @@ def main(cfg: TrainConfig) -> Path:
         torch.use_deterministic_algorithms(True)
 
     # -- the split: audited, recorded, refused if it leaks --------------------------------------------------------
+    if not cfg.data.manifest:
+        raise InputError(cfg.experiment, "no split to train on (data.manifest is empty)",
+                         "pass --manifest results/<study>/splits/<protocol>/fold-<k>.json")
     audit = check_split(Path(cfg.data.manifest), cfg.data.allow_leak)
     manifest = Manifest.load(Path(cfg.data.manifest))
     if dist.is_main:
@@ -191,8 +201,15 @@ def main(cfg: TrainConfig) -> Path:
     # -- data, model, optimiser ---------------------------------------------------------------------------------
     data = WindowDataset(manifest, "train", window_config(cfg), seed=cfg.seed)
     val_batches = validation_batches(cfg, manifest) if cfg.val_every else []
-    model = registry.build(cfg.model, len(data.channel_map.names), data.data_info(),
+    info = data.data_info()
+    if cfg.model.get("audio_gain") == "auto":
+        info["audio_rms"] = data.audio_rms()
+        log.info("audio_gain auto: training audio RMS %.4f", info["audio_rms"])
+    model = registry.build(cfg.model, len(data.channel_map.names), info,
                            source=str(run_dir / "config.yaml")).to(dist.device)
+    if cfg.size == "full" and cfg.model.get("name") == "eegpt" and not cfg.model.get("weights"):
+        log.warning("%s: EEGPT at full size without pretrained weights trains from a random initialisation; set "
+                    "model.weights in config/train/%s.yaml", cfg.experiment, cfg.experiment)
     opt = torch.optim.AdamW(registry.trainable_groups(model, cfg.optim.lr), lr=cfg.optim.lr, betas=cfg.optim.betas,
                             weight_decay=cfg.optim.weight_decay)
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(cfg))
@@ -208,11 +225,12 @@ def main(cfg: TrainConfig) -> Path:
         restore_streams(state, dist.world_size, dist.rank)
         log.info("resumed from %s at step %d", run_dir, step)
     ddp = DDP(model) if dist.world_size > 1 else model
-    writer = None
+    writer, curves = None, None
     if dist.is_main:
         from torch.utils.tensorboard import SummaryWriter
 
         writer = SummaryWriter(str(run_dir / "tb"))
+        curves = CurveLog(run_dir / "curves.tsv", step)
 
     def save_checkpoint() -> None:
         rngs = distributed.all_gather_object(rng_state())
@@ -262,6 +280,7 @@ def main(cfg: TrainConfig) -> Path:
                 writer.add_scalar("train/loss", loss.item(), step)
                 writer.add_scalar("train/lr", sched.get_last_lr()[0], step)
                 writer.add_scalar("train/grad_norm", grad_norm.item(), step)
+                curves.add(step, "train", loss.item())
                 bar.set_postfix(loss=f"{loss.item():.4f}")
             if cfg.val_every and step % cfg.val_every == 0:  # before the checkpoint, which records the result
                 val_loss = validation_loss(model, val_batches, lambda b: to_device(b, dist.device), cfg.seed)
@@ -270,6 +289,7 @@ def main(cfg: TrainConfig) -> Path:
                                             "val_loss": val_loss}, run_dir / "best.pt")
                 if writer is not None:
                     writer.add_scalar("val/loss", val_loss, step)
+                    curves.add(step, "val", val_loss)
                 log.info("step %d: validation loss %.5f (best %.5f at step %d)", step, val_loss,
                          selection.best_loss, selection.best_step)
             end_of_epoch = step % steps_per_epoch == 0
@@ -284,7 +304,9 @@ def main(cfg: TrainConfig) -> Path:
                 break
             if stopping:
                 log.warning("stop signal (%s): checkpointed at step %d, exiting for requeue",
-                            stop.signal or "on another rank", step)
+                            signal.Signals(stop.signal).name if stop.signal else "on another rank", step)
+                if dist.is_main:
+                    log.info(requeue_this_job(stop.signal, stop.chained))
                 bar.close()
                 distributed.teardown()
                 sys.exit(PREEMPTED_EXIT)
@@ -312,6 +334,7 @@ def cli(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eeg2music.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", type=Path, help="config/train/<experiment>.yaml")
+    p.add_argument("--size", default="full", help="full, or cpu: with the overlay config/train/cpu/<experiment>.yaml")
     p.add_argument("--run-dir", type=Path, required=True, help="checkpoints, logs, audit; resumed if present")
     p.add_argument("--manifest", type=Path, help="override data.manifest")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config keys (YAML values)")
@@ -322,7 +345,7 @@ def cli(argv: list[str] | None = None) -> int:
     if a.manifest:
         overrides["data.manifest"] = str(a.manifest)
     try:
-        main(load_config(a.config, overrides))
+        main(load_config(a.config, overrides, a.size))
     except InputError as err:
         print(f"error: {err.one_line()}", file=sys.stderr)
         return 2

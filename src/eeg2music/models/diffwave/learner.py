@@ -37,7 +37,8 @@ class DiffWaveDecoder(nn.Module):
                  init_from: str | None = None, vocoder_from: str | None = None, freeze_vocoder: bool = False) -> None:
         """``cond_dim``: project the conditioner to this many features at frame rate before upsampling (not in
         the paper; makes small CPU models several times cheaper when the conditioner is wide). None = DiffWave.
-        ``audio_gain``: the waveform's scale inside the diffusion (see the module docstring); 1 = DiffWave.
+        ``audio_gain``: the waveform's scale inside the diffusion (see the module docstring); 1 = DiffWave;
+        "auto" in a config: 0.5 / the training audio's RMS (models.registry).
         ``aux_loudness_weight``: see ``conditioners.mel_loss``.
         ``vocoder_from``: a trained mel-conditioned run (mode 1) whose diffusion network and bottleneck this model
         starts from. B learns to render a mel from music alone; with a mel-like conditioner (the EEG encoder's
@@ -49,7 +50,9 @@ class DiffWaveDecoder(nn.Module):
         ``channel_names`` and ``eeg_unit`` come from the data."""
         super().__init__()
         self.chunk, self.chunk_batch = max(1, round(chunk_s * rates["audio"])), chunk_batch
-        self.audio_rate, self.audio_gain = rates["audio"], float(audio_gain)
+        self.audio_rate = rates["audio"]
+        # A buffer, so that a gain measured on the training audio (``audio_gain: auto``) is saved with the weights.
+        self.register_buffer("audio_gain", torch.tensor(float(audio_gain)))
         self.conditioning, self.aux_weight, self.aux_loudness_weight = conditioning, aux_weight, aux_loudness_weight
         self.conditioner = conditioners.build(conditioning, n_inputs, n_mels, rates, encoder_channels, tensor_key,
                                               tensor_features, tensor_rate, channel_names, eeg_unit, eegpt,
@@ -68,9 +71,13 @@ class DiffWaveDecoder(nn.Module):
         if vocoder_from:
             self._load_vocoder(Path(vocoder_from))
         if freeze_vocoder:
-            for name, weight in self.named_parameters():
-                if name.startswith(VOCODER_PARTS):
-                    weight.requires_grad_(False)
+            self.freeze_vocoder()
+
+    def freeze_vocoder(self) -> None:
+        """Keep the diffusion network and bottleneck fixed: only the conditioner trains."""
+        for name, weight in self.named_parameters():
+            if name.startswith(VOCODER_PARTS):
+                weight.requires_grad_(False)
 
     def _load_vocoder(self, run: Path) -> None:
         from eeg2music.models.registry import run_weights  # deferred: the registry imports this module

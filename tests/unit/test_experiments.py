@@ -1,0 +1,96 @@
+"""One definition per experiment: CPU overlays change only sizes, variants only what differs, and a model started
+from another run takes that run's architecture from the config saved in it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from eeg2music.errors import InputError
+from eeg2music.train.config import SIZE_KEYS, config_files, leaves, load_config, read_overlay, read_values
+
+from ..conftest import REPO
+from ..helpers import quick_start_config
+
+TRAIN = REPO / "config/train"
+OVERLAYS = sorted((TRAIN / "cpu").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS, ids=lambda p: p.stem)
+def test_each_cpu_overlay_changes_only_sizes(overlay):
+    """Every key an overlay sets is a size, and the CPU config equals the full one everywhere else."""
+    changed = leaves(read_overlay(overlay))
+    assert changed and set(changed) <= SIZE_KEYS
+    full = leaves(load_config(TRAIN / overlay.name).to_dict())
+    cpu = leaves(load_config(TRAIN / overlay.name, size="cpu").to_dict())
+    differs = {k for k in full.keys() | cpu.keys() if full.get(k) != cpu.get(k)}
+    assert differs - {"size"} <= set(changed), differs - set(changed)
+
+
+def test_an_overlay_that_changes_anything_else_is_refused(tmp_path):
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "exp.yaml").write_text((TRAIN / "bilstm_daly.yaml").read_text())
+    (tmp_path / "cpu/exp.yaml").write_text("shrinks: ../exp.yaml\nmodel: {hidden: 8, dropout: 0.5}\n")
+    with pytest.raises(InputError) as err:
+        load_config(tmp_path / "exp.yaml", size="cpu")
+    line = err.value.one_line()
+    assert "cpu/exp.yaml" in line and "changes model.dropout, which is not a size" in line
+
+
+def test_every_trained_experiment_of_the_quick_start_has_a_cpu_size():
+    cfg = quick_start_config(REPO)
+    for name, exp in cfg["experiments"].items():
+        if exp["kind"] == "train":
+            files = config_files(REPO / exp["config"], "cpu")
+            assert any(f.parent.name == "cpu" for f in files), name
+
+
+def test_a_variant_sets_only_what_differs_from_its_base():
+    for path in TRAIN.glob("*.yaml"):
+        own = yaml.safe_load(path.read_text())
+        if "base" not in own:
+            continue
+        base = leaves(read_values(path.parent / own["base"]))
+        mine = leaves({k: v for k, v in own.items() if k != "base"})
+        assert all(base.get(k) != v for k, v in mine.items()), path.name
+
+
+def test_experiments_started_from_a_run_do_not_repeat_its_architecture():
+    """diffwave_eeg's network is its vocoder's; the joint model's encoder is model A's."""
+    cfg = quick_start_config(REPO)
+    started = {**cfg["experiments"], "eegpt_diffwave_joint": {"config": "config/train/eegpt_diffwave_joint.yaml",
+                                                               "init": {"init_from": "eegpt_mel"}}}
+    for name, exp in started.items():
+        for param in exp.get("init", {}):
+            model = read_values(REPO / exp["config"], "cpu")["model"]
+            if param == "vocoder_from":
+                assert not {"layers", "channels", "cycle", "cond_dim", "audio_gain"} & set(model), name
+            else:
+                assert set(model["eegpt"]) <= {"finetune", "last_k"}, name
+
+
+def saved_run(tmp_path: Path, config: Path, size: str) -> Path:
+    run = tmp_path / "vocoder"
+    run.mkdir()
+    (run / "config.yaml").write_text(yaml.safe_dump(load_config(config, size=size).to_dict()))
+    return run
+
+
+@pytest.mark.parametrize("size", ["cpu", "full"])
+def test_diffwave_on_eeg_takes_the_vocoder_runs_network(tmp_path, size):
+    run = saved_run(tmp_path, TRAIN / "diffwave_vocoder.yaml", size)
+    vocoder = load_config(TRAIN / "diffwave_vocoder.yaml", size=size)
+    eeg = load_config(TRAIN / "diffwave_eeg.yaml", {"model.vocoder_from": str(run)}, size=size)
+    for key in ("layers", "channels", "cycle", "audio_gain"):
+        assert eeg.model[key] == vocoder.model[key]
+    assert eeg.model.get("cond_dim") == vocoder.model.get("cond_dim")
+    assert eeg.data.audio_rate == vocoder.data.audio_rate
+
+
+def test_a_conflicting_architecture_is_refused_naming_the_run(tmp_path):
+    run = saved_run(tmp_path, TRAIN / "diffwave_vocoder.yaml", "cpu")
+    with pytest.raises(InputError) as err:
+        load_config(TRAIN / "diffwave_eeg.yaml", {"model.vocoder_from": str(run), "model.layers": 30}, size="cpu")
+    assert "model.layers = 30, but the run it starts from" in err.value.one_line() and "has 6" in err.value.one_line()
