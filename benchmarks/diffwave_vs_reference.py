@@ -7,7 +7,7 @@ Both networks at the BASE configuration (30 residual layers, 64 channels, dilati
 * sampling real-time factor (seconds of compute per second of audio) with the 6-step fast schedule and the full
   50 steps: ours through ``DiffWaveDecoder.generate``, the reference through its own ``diffwave.inference.predict``;
 * a table of quality against sampling steps: a small vocoder overfitted to synthetic piano clips
-  (``eeg2music.models.diffwave.sanity``), its generated log-mel scored against the true one.
+  (``eeg2music.evaluate.vocoder_check``), its generated log-mel scored against the true one.
 
 The reference is installed into this environment with ``pip install --no-deps diffwave`` (its model needs only
 torch) when missing; this file is not named diffwave.py so that it does not shadow that package.
@@ -27,7 +27,7 @@ from pathlib import Path
 
 import torch
 
-from eeg2music.models.diffwave import sanity
+from eeg2music.evaluate import vocoder_check
 from eeg2music.models.diffwave.learner import DiffWaveDecoder
 
 RATE, HOP, N_MELS = 22050, 256, 80
@@ -110,14 +110,14 @@ def main(argv: list[str] | None = None) -> int:
             rtf_ref = (time.perf_counter() - t) / (frames * HOP / RATE)
             print(f"| {name} | {rtf_ours:.1f} | {rtf_ref:.1f} |")
 
-    clips = sanity.clip_set()
-    small = sanity.vocoder(clips)
-    sanity.fit(small, clips, steps=a.quality_steps)
+    clips = vocoder_check.clip_set()
+    small = vocoder_check.vocoder(clips)
+    vocoder_check.fit(small, clips, steps=a.quality_steps)
     print(f"\nquality vs sampling steps (small vocoder, {a.quality_steps} steps on {len(clips.audio)} piano clips):")
     print("| sampler | log-mel SSIM | log-mel r |")
     print("|---|---|---|")
     for steps in ("fast", "full"):
-        q = sanity.mel_quality(small, clips, steps)
+        q = vocoder_check.mel_quality(small, clips, steps)
         print(f"| {steps} | {q['mel_ssim']:.3f} | {q['mel_r']:.3f} |")
     print(f"diffwave_step_vs_reference: {step_ours / step_ref:.3f}")
     return 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 from pathlib import Path
@@ -57,9 +58,10 @@ def study_copy(study, tmp_path) -> Path:
     return dest
 
 
-PRE_ARGS = ["--l-freq", "0.5", "--h-freq", "40", "--line-freq", "50", "--rates", "256", "100", "--bad-z", "5",
-            "--flat-uv", "0.1", "--max-bad-fraction", "0.25", "--audio-rate", "16000", "--envelope-rate", "100",
-            "--mel-rate", "100", "--n-mels", "40", "--audio-tolerance-s", "0.5"]
+PRE = {"l_freq": 0.5, "h_freq": 40.0, "line_freq": 50.0, "rates": [256, 100], "bad_z": 5.0, "flat_uv": 0.1,
+       "max_bad_fraction": 0.25, "audio_rate": 16000, "envelope_rate": 100, "mel_rate": 100, "n_mels": 40,
+       "audio_tolerance_s": 0.5}
+PRE_ARGS = ["--preprocess", json.dumps(PRE)]
 
 
 @pytest.fixture

@@ -9,6 +9,15 @@
     eeg2music audit-split say what a split's parts share and which protocol it is honest for
     eeg2music subsample-split  keep a nested share of a split's training part (learning curves)
     eeg2music subject-split    keep one subject's part of a split (per-participant decoders)
+    eeg2music train       train one experiment on one split (torchrun and SLURM run python -m eeg2music.train)
+    eeg2music predict     decode a trained run's test trials
+    eeg2music listen      write generated and true wav files of a waveform model's first test trials
+    eeg2music decode-chain    decode with model A, render with model B (A → B)
+    eeg2music decode-linear   fit and decode the linear (mTRF) baseline
+    eeg2music evaluate    score pooled predictions against trial-shuffle nulls
+    eeg2music report      an experiment's page, or the comparison page
+    eeg2music learning-curve  fit and extrapolate a learning curve
+    eeg2music study-report    the self-contained study page
     eeg2music resume      resubmit a preempted or failed training run (python -m eeg2music.launch starts one)
     eeg2music budget      measure training steps here, project GPU-hours and cost on the real datasets
 """
@@ -68,6 +77,15 @@ COMMANDS = {
     "audit-split": "eeg2music.data.audit:main",
     "subsample-split": "eeg2music.data.subsample:main",
     "subject-split": "eeg2music.data.subject_split:main",
+    "train": "eeg2music.train.engine:cli",
+    "predict": "eeg2music.decode.predict:main",
+    "listen": "eeg2music.decode.listen:main",
+    "decode-chain": "eeg2music.decode.chain:main",
+    "decode-linear": "eeg2music.decode.linear:main",
+    "evaluate": "eeg2music.evaluate.evaluate:main",
+    "report": "eeg2music.evaluate.report:main",
+    "learning-curve": "eeg2music.evaluate.learning_curve:main",
+    "study-report": "eeg2music.evaluate.study:main",
     "resume": "eeg2music.launch:resume_main",
     "budget": "eeg2music.budget.cli:main",
 }

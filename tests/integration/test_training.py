@@ -18,18 +18,18 @@ import yaml
 
 from eeg2music.data.splits import Manifest, make_split
 from eeg2music.data.stores import StoreInfo
+from eeg2music.decode.linear import fit_predict
+from eeg2music.decode.predict import predict
 from eeg2music.errors import InputError
 from eeg2music.evaluate.evaluate import evaluate, pool
 from eeg2music.evaluate.report import plot_curves
 from eeg2music.models.bilstm import DalyBiLSTM
-from eeg2music.models.linear_trf import fit_predict
 from eeg2music.preprocess.subject import run_subject
 from eeg2music.synth.study import SynthConfig, write_study
 from eeg2music.train import checkpoint
 from eeg2music.train.config import load_config
 from eeg2music.train.curves import read_curves
 from eeg2music.train.engine import NonFiniteError, main
-from eeg2music.train.predict import predict
 
 TINY = {"experiment": "tiny", "model": {"name": "daly_bilstm", "hidden": 24, "layers": 2},
         "data": {"window_s": 4.0, "hop_s": 1.0, "rate": 100, "targets": ["envelope"]},

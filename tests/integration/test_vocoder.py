@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from eeg2music.models.diffwave import sanity
+from eeg2music.evaluate import vocoder_check
 
 
 @pytest.mark.slow
@@ -17,11 +17,11 @@ def test_vocoder_overfits_a_few_clips_on_cpu():
     trains for ~10⁶ steps in the paper), so the test pins what CPU training demonstrably achieves: the generated
     mel follows the true one."""
     torch.manual_seed(0)
-    clips = sanity.clip_set(n_clips=2, seconds=2.0)
-    model = sanity.vocoder(clips, layers=6, channels=24, cycle=3)
-    before = sanity.mel_quality(model, clips, "full")
-    losses = sanity.fit(model, clips, steps=600)
-    after = sanity.mel_quality(model, clips, "full")
+    clips = vocoder_check.clip_set(n_clips=2, seconds=2.0)
+    model = vocoder_check.vocoder(clips, layers=6, channels=24, cycle=3)
+    before = vocoder_check.mel_quality(model, clips, "full")
+    losses = vocoder_check.fit(model, clips, steps=600)
+    after = vocoder_check.mel_quality(model, clips, "full")
     print(f"before {before}, after {after}, loss {losses[0]:.3f} → {sum(losses[-50:]) / 50:.3f}")
     assert sum(losses[-50:]) / 50 < 0.2 * losses[0]
     assert after["mel_r"] >= 0.2 and after["mel_r"] > before["mel_r"] + 0.15

@@ -13,7 +13,8 @@ from eeg2music.budget.cli import main as budget_main
 from eeg2music.budget.flops import lstm_forward_flops, training_step_flops
 from eeg2music.budget.hardware import GPUS, pick
 from eeg2music.budget.measure import Measurement
-from eeg2music.budget.project import edf_hours, project, recorded_hours
+from eeg2music.budget.project import project
+from eeg2music.data.hours import edf_hours, recorded_hours
 
 REPO = Path(__file__).resolve().parents[2]
 

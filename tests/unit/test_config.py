@@ -96,3 +96,12 @@ def test_per_participant_training_is_refused_where_it_cannot_work():
                            "learning_curve": {"experiments": ["bilstm_daly"]}}, "learning_curve.experiments")):
         with pytest.raises(InputError, match=key.replace(".", r"\.")):
             check_config(merge(CONFIG, changes), SCHEMA)
+
+
+def test_the_schema_knows_exactly_the_library_protocols():
+    from eeg2music.data.splits import PROTOCOLS
+
+    schema = yaml.safe_load(SCHEMA.read_text())
+    experiment = schema["properties"]["experiments"]["additionalProperties"]["properties"]
+    assert tuple(experiment["split"]["enum"]) == PROTOCOLS
+    assert tuple(schema["properties"]["splits"]["properties"]["folds"]["properties"]) == PROTOCOLS

@@ -10,11 +10,13 @@ import torch
 
 from eeg2music.errors import InputError
 from eeg2music.models import registry
-from eeg2music.models.diffwave.conditioners import EEGEncoder, mel_loss
+from eeg2music.models.diffwave.conditioners import EEGEncoder
 from eeg2music.models.diffwave.learner import DiffWaveDecoder
 from eeg2music.models.diffwave.model import DiffWaveNet, upsample_stages
 from eeg2music.models.diffwave.schedule import FAST_BETAS, TRAIN_BETAS, Schedule, aligned_steps
+from eeg2music.models.mel import mel_loss
 from eeg2music.models.unet1d import UNetControl
+from eeg2music.train.init import apply_init
 
 RATES = {"audio": 4000, "mel": 100, "eeg": 100, "envelope": 100}
 
@@ -84,7 +86,8 @@ def test_audio_gain_scales_the_diffused_waveform_and_is_undone_by_sampling():
     torch.manual_seed(0)
     kw = {"n_inputs": 1, "rates": RATES, "n_mels": 8, "conditioning": "mel", "layers": 2, "channels": 8, "cycle": 2}
     plain, gained = DiffWaveDecoder(**kw), DiffWaveDecoder(**kw, audio_gain=8.0)
-    gained.load_state_dict(plain.state_dict())
+    gained.load_state_dict(plain.state_dict() | {"audio_gain": gained.audio_gain})  # same weights, its own gain
+    assert gained.state_dict()["audio_gain"].item() == 8.0  # saved with the weights (audio_gain: auto)
     seen = {}
     for name, m in (("plain", plain), ("gained", gained)):
         m.net.register_forward_hook(lambda mod, args, out, name=name: seen.__setitem__(name, args[0].detach()))
@@ -127,22 +130,20 @@ def test_eeg_model_starts_from_the_mel_vocoder(tmp_path):
     vocoder = DiffWaveDecoder(n_inputs=1, conditioning="mel", **kw)
     run = _run(tmp_path, vocoder, "vocoder")
     fresh = DiffWaveDecoder(n_inputs=5, conditioning="eeg", **kw)
-    started = DiffWaveDecoder(n_inputs=5, conditioning="eeg", vocoder_from=str(run), **kw)
+    started = apply_init(DiffWaveDecoder(n_inputs=5, conditioning="eeg", **kw), {"vocoder_from": str(run)}, "c.yaml")
     for key, value in vocoder.state_dict().items():
         assert torch.equal(started.state_dict()[key], value), key
     assert not torch.equal(fresh.net.cond_proj.weight, vocoder.net.cond_proj.weight)
     other = _run(tmp_path, DiffWaveDecoder(n_inputs=1, conditioning="mel", **{**kw, "channels": 16}), "wide")
     with pytest.raises(InputError, match=r"wide/final.pt.*is not a vocoder of this size"):
-        DiffWaveDecoder(n_inputs=5, conditioning="eeg", vocoder_from=str(other), **kw)
+        apply_init(DiffWaveDecoder(n_inputs=5, conditioning="eeg", **kw), {"vocoder_from": str(other)}, "c.yaml")
     with pytest.raises(InputError, match=r"missing/final.pt.*the vocoder's weights do not exist"):
-        DiffWaveDecoder(n_inputs=5, conditioning="eeg", vocoder_from=str(tmp_path / "missing"), **kw)
-    # a trained run is rebuilt for decoding without reading the weights it started from
+        apply_init(DiffWaveDecoder(n_inputs=5, conditioning="eeg", **kw), {"vocoder_from": str(tmp_path / "missing")},
+                   "c.yaml")
+    # building a model never reads the runs it starts from: that is training's step (so decoding needs none)
     cfg = {"name": "diffwave", "conditioning": "eeg", **{k: v for k, v in kw.items() if k not in ("rates", "n_mels")},
            "vocoder_from": str(tmp_path / "moved")}
-    info = {"rates": RATES, "n_mels": 8}
-    assert isinstance(registry.build(cfg, 5, info, trained=True), DiffWaveDecoder)
-    with pytest.raises(InputError, match=r"moved/final\.pt"):
-        registry.build(cfg, 5, info)
+    assert isinstance(registry.build(cfg, 5, {"rates": RATES, "n_mels": 8}), DiffWaveDecoder)
 
 
 def test_frozen_vocoder_trains_only_the_eeg_encoder(tmp_path):
@@ -150,7 +151,8 @@ def test_frozen_vocoder_trains_only_the_eeg_encoder(tmp_path):
     torch.manual_seed(0)
     kw = {"rates": RATES, "n_mels": 8, "layers": 3, "channels": 8, "cycle": 3, "cond_dim": 4}
     run = _run(tmp_path, DiffWaveDecoder(n_inputs=1, conditioning="mel", **kw), "vocoder")
-    model = DiffWaveDecoder(n_inputs=5, conditioning="eeg", vocoder_from=str(run), freeze_vocoder=True, **kw)
+    model = apply_init(DiffWaveDecoder(n_inputs=5, conditioning="eeg", **kw),
+                       {"vocoder_from": str(run), "freeze_vocoder": True}, "c.yaml")
     before = {k: v.clone() for k, v in model.state_dict().items()}
     opt = torch.optim.AdamW(registry.trainable_groups(model, 1e-2), lr=1e-2)
     for _ in range(3):
@@ -161,11 +163,8 @@ def test_frozen_vocoder_trains_only_the_eeg_encoder(tmp_path):
     after = model.state_dict()
     assert all(torch.equal(after[k], before[k]) for k in before if k.startswith(("net.", "bottleneck.")))
     assert not torch.equal(after["conditioner.out.weight"], before["conditioner.out.weight"])
-    with pytest.raises(InputError, match="freeze_vocoder is set but vocoder_from is not"):
-        DiffWaveDecoder(n_inputs=5, conditioning="eeg", freeze_vocoder=True, **kw)
-    cfg = {"name": "diffwave", "conditioning": "eeg", "freeze_vocoder": True, "vocoder_from": str(tmp_path / "gone"),
-           **{k: v for k, v in kw.items() if k not in ("rates", "n_mels")}}
-    assert isinstance(registry.build(cfg, 5, {"rates": RATES, "n_mels": 8}, trained=True), DiffWaveDecoder)
+    with pytest.raises(InputError, match=r"c\.yaml: freeze_vocoder is set but vocoder_from is not"):
+        apply_init(DiffWaveDecoder(n_inputs=5, conditioning="eeg", **kw), {"freeze_vocoder": True}, "c.yaml")
 
 
 @pytest.mark.parametrize("model", ["encoder", "unet"])

@@ -171,12 +171,15 @@ def test_whole_trial_decoding_covers_every_frame_and_tokens_run_at_4_hz():
 
 
 def joint_model(init_from=None, **eegpt_changes):
-    """Stage 4: a tiny DiffWave whose conditioner is model A itself (tokens computed from the batch's EEG)."""
+    """Stage 4: a tiny DiffWave whose conditioner is model A itself (tokens computed from the batch's EEG), started
+    from model A's run as training starts it."""
     from eeg2music.models.diffwave.learner import DiffWaveDecoder
+    from eeg2music.train.init import apply_init
 
-    return DiffWaveDecoder(len(CHANNELS), RATES | {"audio": 4000}, 8, conditioning="eegpt", layers=2, channels=8,
-                           cycle=2, cond_dim=8, channel_names=CHANNELS, eeg_unit="mV",
-                           eegpt={"head_dim": 16, **TINY, **eegpt_changes}, init_from=init_from)
+    model = DiffWaveDecoder(len(CHANNELS), RATES | {"audio": 4000}, 8, conditioning="eegpt", layers=2, channels=8,
+                            cycle=2, cond_dim=8, channel_names=CHANNELS, eeg_unit="mV",
+                            eegpt={"head_dim": 16, **TINY, **eegpt_changes})
+    return apply_init(model, {"init_from": init_from} if init_from else {}, "c.yaml")
 
 
 def test_joint_fine_tuning_trains_model_a_through_the_diffusion_loss(tmp_path):
@@ -226,6 +229,7 @@ def test_stage_4_full_config_builds_model_a_inside_the_vocoder(tmp_path):
 
     from eeg2music.models import registry
     from eeg2music.train.config import load_config
+    from eeg2music.train.init import apply_init
 
     repo = Path(__file__).resolve().parents[2]
     a_cfg = load_config(repo / "config/train/eegpt_mel.yaml")
@@ -235,10 +239,9 @@ def test_stage_4_full_config_builds_model_a_inside_the_vocoder(tmp_path):
     torch.save({"model": a.state_dict()}, tmp_path / "final.pt")
     cfg = load_config(repo / "config/train/eegpt_diffwave_joint.yaml", {"model.init_from": str(tmp_path)})
     assert cfg.model["eegpt"]["embed_dim"] == 512 and cfg.data.rate == 256 and cfg.data.eeg_unit == "mV"
-    model_cfg = cfg.model
     info = {"rates": RATES | {"audio": cfg.data.audio_rate}, "n_mels": 80, "channels": CHANNELS,
             "eeg_unit": cfg.data.eeg_unit, "audio_rms": 0.1}
-    joint = registry.build(model_cfg, len(CHANNELS), info)
+    joint = apply_init(registry.build(cfg.model, len(CHANNELS), info), cfg.model, "c.yaml")
     assert joint.conditioner.features == 2048 and joint.conditioner.rate == 4
     tuned = {n.split(".")[4] for n, p in joint.conditioner.a.named_parameters()
              if p.requires_grad and ".blocks." in n}

@@ -4,6 +4,7 @@ from pathlib import Path
 import sys
 
 from eeg2music.config import check_config, check_profile, check_roots, drop_switched_off, profile_from_argv
+from eeg2music.data.splits import PROTOCOLS
 
 drop_switched_off(config)  # a study leaves an experiment or dataset out by setting it to null
 # One-line error naming the bad key before anything is scheduled (Snakemake's own validate prints a page).
@@ -15,6 +16,7 @@ check_profile(profile_from_argv(sys.argv))
 
 DATASETS = config["datasets"]
 STUDY, SIZE = config["study"], config["size"]
+PROTOCOL_PATTERN = "|".join(PROTOCOLS)  # the split protocols, as a wildcard constraint
 # Every output of a study lives under its own folder, so that two studies never mix (results, logs).
 RESULTS = f"results/{STUDY}"
 

@@ -16,4 +16,4 @@ checkpoint discover:
     benchmark:
         benchmarks("discover/{dataset}.tsv")
     shell:
-        "python -m eeg2music.discover {params.flags} {params.subjects} --out {output} > {log} 2>&1"
+        "eeg2music discover {params.flags} {params.subjects} --out {output} > {log} 2>&1"

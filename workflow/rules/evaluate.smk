@@ -18,7 +18,7 @@ rule evaluate:
     benchmark:
         benchmarks("evaluate/{exp}.tsv")
     shell:
-        "python -m eeg2music.evaluate.evaluate --predictions {input} --out {output.metrics} "
+        "eeg2music evaluate --predictions {input} --out {output.metrics} "
         "--experiment {wildcards.exp} --n-perm {params.n_perm} --n-boot {params.n_boot} > {log} 2>&1"
 
 
@@ -39,7 +39,7 @@ rule report:
     log:
         logs("report/{exp}.log"),
     shell:
-        "python -m eeg2music.evaluate.report experiment --metrics {input.metrics} --out-dir {params.out_dir} "
+        "eeg2music report experiment --metrics {input.metrics} --out-dir {params.out_dir} "
         "{params.audio} {params.runs} > {log} 2>&1"
 
 
@@ -56,5 +56,5 @@ rule compare:
     log:
         logs("report/comparison.log"),
     shell:
-        "python -m eeg2music.evaluate.report compare --metrics {params.metrics} --baseline {params.baseline} "
+        "eeg2music report compare --metrics {params.metrics} --baseline {params.baseline} "
         "--out {output} > {log} 2>&1"

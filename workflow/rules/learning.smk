@@ -13,7 +13,7 @@ rule subsample_split:
         unit=LEARNING.get("unit", "trials"),
         seed=config["splits"]["seed"],
     wildcard_constraints:
-        protocol="random-trial|cv-by-run|leave-clip-out|leave-subject-out",
+        protocol=PROTOCOL_PATTERN,
         fraction=r"[0-9.]+",
         fold=r"\d+",
     log:
@@ -39,7 +39,7 @@ rule evaluate_fraction:
     log:
         logs("learning/{exp}/train{fraction}.log"),
     shell:
-        "python -m eeg2music.evaluate.evaluate --predictions {input} --out {output.metrics} "
+        "eeg2music evaluate --predictions {input} --out {output.metrics} "
         "--experiment {wildcards.exp} --n-perm {params.n_perm} --n-boot {params.n_boot} > {log} 2>&1"
 
 
@@ -62,5 +62,5 @@ rule learning_curve:
     benchmark:
         benchmarks("learning/{exp}.tsv")
     shell:
-        "python -m eeg2music.evaluate.learning_curve {params.points} --metrics {params.metrics} {params.target} "
+        "eeg2music learning-curve {params.points} --metrics {params.metrics} {params.target} "
         "--experiment {wildcards.exp} --out-dir {params.out_dir} > {log} 2>&1"

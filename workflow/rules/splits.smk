@@ -13,7 +13,7 @@ rule split:
         val=SPLITS["val"],
         test=SPLITS["test"],
     wildcard_constraints:
-        protocol="random-trial|cv-by-run|leave-clip-out|leave-subject-out",
+        protocol=PROTOCOL_PATTERN,
         fold=r"\d+",
     conda:
         "../../envs/eeg2music.yaml"
@@ -33,7 +33,7 @@ rule subject_split:
     output:
         res("splits/{protocol}~{dataset}~sub-{subject}/fold-{fold}.json"),
     wildcard_constraints:
-        protocol="random-trial|cv-by-run|leave-clip-out|leave-subject-out",
+        protocol=PROTOCOL_PATTERN,
         dataset=r"[^~/]+",
         subject=r"[^~/]+",
         fold=r"\d+",

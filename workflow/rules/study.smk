@@ -16,5 +16,5 @@ rule study:
     log:
         logs("report/study.log"),
     shell:
-        "python -m eeg2music.evaluate.study --summary {input[0]} --comparison {params.metrics} "
+        "eeg2music study-report --summary {input[0]} --comparison {params.metrics} "
         "--baseline {params.baseline} {params.budget} --curves {params.curves} --out {output} > {log} 2>&1"

@@ -19,4 +19,4 @@ rule summary:
     log:
         logs("summary/summary.log"),
     shell:
-        "python -m eeg2music.summary --stores {input} --out-dir {params.out_dir} > {log} 2>&1"
+        "eeg2music summary --stores {input} --out-dir {params.out_dir} > {log} 2>&1"

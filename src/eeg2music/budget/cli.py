@@ -23,7 +23,8 @@ import yaml
 
 from eeg2music.budget.hardware import GPUS, pick
 from eeg2music.budget.measure import measure
-from eeg2music.budget.project import TEMPLATES, Projection, project, recorded_hours, summary_hours
+from eeg2music.budget.project import Projection, project
+from eeg2music.data.hours import TEMPLATES, recorded_hours, summary_hours
 from eeg2music.errors import InputError, one_line_errors
 
 

@@ -16,10 +16,10 @@ from typing import Any
 
 import numpy as np
 
+from eeg2music.decode.predictions import Predictions
 from eeg2music.errors import InputError, one_line_errors
 from eeg2music.evaluate import metrics as M
 from eeg2music.evaluate.daly import within_participant
-from eeg2music.evaluate.predictions import Predictions
 from eeg2music.evaluate.stats import bootstrap_ci, permutation_test
 from eeg2music.provenance import stamp
 

@@ -30,11 +30,12 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
+from eeg2music.data.hours import recorded_hours
 from eeg2music.data.splits import Manifest
 from eeg2music.data.subsample import train_hours
+from eeg2music.decode.predictions import trial_key
 from eeg2music.errors import InputError, one_line_errors
 from eeg2music.evaluate.evaluate import load
-from eeg2music.evaluate.predictions import trial_key
 
 CEILING = 1.0
 MIN_GAP = 1e-4  # a point at the ceiling would have log(0); it is held just below
@@ -160,8 +161,6 @@ def write(result: dict, experiment: str, out_dir: Path, target_label: str) -> No
 def target_hours_of(datasets: list[str], full_manifests: list[Path]) -> float:
     """Training hours the real datasets would give under the same split: their recorded hours × the share of the
     split's hours that is training (from the full-data manifests)."""
-    from eeg2music.budget.project import recorded_hours
-
     share = np.mean([train_hours(m) / m.hours() for m in map(Manifest.load, full_manifests)])
     return float(share * sum(recorded_hours(d) for d in datasets))
 

@@ -6,10 +6,8 @@ so the two cannot disagree.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-import torch
 from torch import nn
 
 from eeg2music.errors import InputError
@@ -25,20 +23,10 @@ def _classes() -> dict[str, type[nn.Module]]:
             "eegpt": EEGPTDecoder}
 
 
-# Arguments that load other weights into a fresh model (pretrained EEGPT, model A's run, the mel vocoder's run).
-# A trained run's own weights replace them, so rebuilding it for decoding leaves them out (``trained=True``), with
-# freeze_vocoder, which only says what training does with them.
-STARTING_WEIGHTS = ("weights", "init_from", "vocoder_from", "freeze_vocoder")
+# Keys of a model config that are not constructor arguments: where training starts from (applied after the model is
+# built, by ``train.init``) and what it keeps frozen.
+INIT_KEYS = ("init_from", "vocoder_from", "freeze_vocoder")
 AUTO_GAIN_RMS = 0.5  # ``audio_gain: auto`` scales the training audio to this RMS (half the diffusion noise's)
-
-
-def run_weights(run: Path, what: str, hint: str) -> tuple[Path, dict[str, Any]]:
-    """The weights file of a trained run (its directory, or a ``.pt`` file) and its model state, or a one-line
-    error naming the file."""
-    final = run if run.suffix == ".pt" else run / "final.pt"
-    if not final.exists():
-        raise InputError(final, f"{what} do not exist", hint)
-    return final, torch.load(final, map_location="cpu", weights_only=False)["model"]
 
 
 def target_of(model_cfg: dict[str, Any]) -> str:
@@ -59,13 +47,14 @@ def trainable_groups(model: nn.Module, lr: float) -> list:
 
 def build(model_cfg: dict[str, Any], n_inputs: int, data_info: dict[str, Any] | None = None,
           source: str = "experiment config", trained: bool = False) -> nn.Module:
-    """``trained``: the caller loads a trained run's weights next, so starting weights are not read. ``source``: the
-    file holding ``model_cfg``, named by any bad-argument error a model raises without a file of its own."""
+    """``trained``: the caller loads a trained run's weights next, so pretrained ones (EEGPT's ``weights``) are not
+    read. ``source``: the file holding ``model_cfg``, named by any bad-argument error a model raises without a file
+    of its own."""
     classes = _classes()
     name = model_cfg.get("name")
     if name not in classes:
         raise InputError(source, f"unknown model {name!r}", f"use one of {', '.join(classes)}")
-    skip = ("name", *STARTING_WEIGHTS) if trained else ("name",)
+    skip = ("name", *INIT_KEYS, *(("weights",) if trained else ()))
     kwargs = {k: v for k, v in model_cfg.items() if k not in skip}
     if kwargs.get("audio_gain") == "auto":  # a trained run's gain is in its weights (a buffer)
         rms = 1.0 if trained else (data_info or {}).get("audio_rms")

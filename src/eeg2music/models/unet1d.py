@@ -11,7 +11,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from eeg2music.models.diffwave.conditioners import denormalise_mel, normalise_mel
+from eeg2music.models.mel import denormalise_mel, normalise_mel
 from eeg2music.models.standardise import EEGStandardiser
 
 

@@ -30,6 +30,7 @@ class EegConfig:
     bad_z: float  # robust z-score of log channel power above which a channel is bad
     flat_uv: float  # a channel with less standard deviation than this (µV) is flat
     max_bad_fraction: float
+    reference: str = "average"  # "average" re-references to the channel mean; "none" keeps the recorded reference
 
 
 def montage_for(names: list[str]) -> mne.channels.DigMontage:
@@ -71,7 +72,8 @@ def find_bad_channels(raw: mne.io.BaseRaw, cfg: EegConfig) -> dict[str, str]:
 
 
 def clean_run(raw: mne.io.BaseRaw, cfg: EegConfig, source: str) -> tuple[mne.io.BaseRaw, dict[str, str]]:
-    """Notch, band-pass, bad channels interpolated, average reference, in place on an :func:`eeg_only` run.
+    """Notch, band-pass, bad channels interpolated, average reference (``cfg.reference``), in place on an
+    :func:`eeg_only` run.
 
     Returns the clean run and the bad channels with their reasons.
     """
@@ -93,7 +95,8 @@ def clean_run(raw: mne.io.BaseRaw, cfg: EegConfig, source: str) -> tuple[mne.io.
     if bads:
         raw.info["bads"] = sorted(bads)
         raw.interpolate_bads(reset_bads=True, verbose="error")
-    raw.set_eeg_reference("average", projection=False, verbose="error")
+    if cfg.reference == "average":
+        raw.set_eeg_reference("average", projection=False, verbose="error")
     return raw, bads
 
 

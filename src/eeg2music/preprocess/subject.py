@@ -7,8 +7,9 @@ uses, ``run_subject`` does the work with keyword-only arguments, and ``main`` is
 from __future__ import annotations
 
 import argparse
+import json
 import logging
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
@@ -36,6 +37,24 @@ class PreprocessConfig:
     audio_tolerance_s: float
     sources: bool = False  # also write Daly's ICA → eLORETA source features (needs 100 in eeg.rates)
     subjects_dir: str | None = None  # MRI template folder (fsaverage) for the source model; None = sphere
+
+
+def config_from_section(section: dict, source: str = "preprocess") -> PreprocessConfig:
+    """The ``preprocess:`` section of the validated workflow config (flat keys) → the step's config object: the EEG
+    cleaning keys go to :class:`EegConfig`, the rest to :class:`PreprocessConfig`. A new knob is a schema entry and
+    a field of one of the two dataclasses; nothing in between names it."""
+    eeg_keys = {f.name for f in fields(EegConfig)}
+    own_keys = {f.name for f in fields(PreprocessConfig)} - {"eeg"}
+    unknown = sorted(set(section) - eeg_keys - own_keys)
+    if unknown:
+        raise InputError(source, f"unknown preprocessing key {unknown[0]!r}",
+                         f"use one of {', '.join(sorted(eeg_keys | own_keys))}")
+    try:
+        eeg = EegConfig(**{k: v for k, v in section.items() if k in eeg_keys})
+        cfg = PreprocessConfig(eeg=eeg, **{k: v for k, v in section.items() if k in own_keys})
+    except TypeError as err:
+        raise InputError(source, f"incomplete preprocessing section ({err})", "see config/config.yaml") from err
+    return replace(cfg, eeg=replace(eeg, rates=tuple(eeg.rates)))
 
 
 def get_config(cfg: PreprocessConfig) -> dict:
@@ -256,27 +275,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, type=Path, help="output store, e.g. results/preprocess/x/sub-01.zarr")
     p.add_argument("--trial-s", type=float, default=None, help="music trial length (default: the dataset's)")
     p.add_argument("--audio-dir", type=Path, default=None, help="NMED-T: folder with songNN.wav")
-    p.add_argument("--l-freq", type=float, required=True)
-    p.add_argument("--h-freq", type=float, required=True)
-    p.add_argument("--line-freq", type=float, required=True)
-    p.add_argument("--rates", type=int, nargs="+", required=True, help="EEG target rates in Hz")
-    p.add_argument("--bad-z", type=float, required=True)
-    p.add_argument("--flat-uv", type=float, required=True)
-    p.add_argument("--max-bad-fraction", type=float, required=True)
-    p.add_argument("--audio-rate", type=int, required=True)
-    p.add_argument("--envelope-rate", type=int, required=True)
-    p.add_argument("--mel-rate", type=int, required=True)
-    p.add_argument("--n-mels", type=int, required=True)
-    p.add_argument("--audio-tolerance-s", type=float, required=True)
-    p.add_argument("--sources", action="store_true", help="also write Daly's ICA/eLORETA source features")
-    p.add_argument("--subjects-dir", default=None, help="MRI templates (fsaverage) for the source model")
+    p.add_argument("--preprocess", required=True,
+                   help="the preprocess: section of the workflow config, as JSON (the rule passes it whole)")
     return p
 
 
 def config_from_args(a: argparse.Namespace) -> PreprocessConfig:
-    eeg = EegConfig(a.l_freq, a.h_freq, a.line_freq, tuple(a.rates), a.bad_z, a.flat_uv, a.max_bad_fraction)
-    return PreprocessConfig(eeg, a.audio_rate, a.envelope_rate, a.mel_rate, a.n_mels, a.audio_tolerance_s, a.sources,
-                            a.subjects_dir)
+    try:
+        section = json.loads(a.preprocess)
+    except json.JSONDecodeError as err:
+        raise InputError("--preprocess", f"is not JSON ({err})", "pass the preprocess: section as JSON") from err
+    return config_from_section(section)
 
 
 @one_line_errors

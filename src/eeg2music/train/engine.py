@@ -36,6 +36,7 @@ from eeg2music.provenance import git_sha
 from eeg2music.train import checkpoint, distributed
 from eeg2music.train.config import TrainConfig, load_config
 from eeg2music.train.curves import CurveLog
+from eeg2music.train.init import apply_init
 from eeg2music.train.sampler import EpochBatches
 from eeg2music.train.selection import Selection, validation_loss
 from eeg2music.train.slurm import requeue_this_job
@@ -205,8 +206,8 @@ def main(cfg: TrainConfig) -> Path:
     if cfg.model.get("audio_gain") == "auto":
         info["audio_rms"] = data.audio_rms()
         log.info("audio_gain auto: training audio RMS %.4f", info["audio_rms"])
-    model = registry.build(cfg.model, len(data.channel_map.names), info,
-                           source=str(run_dir / "config.yaml")).to(dist.device)
+    model = registry.build(cfg.model, len(data.channel_map.names), info, source=str(run_dir / "config.yaml"))
+    model = apply_init(model, cfg.model, str(run_dir / "config.yaml")).to(dist.device)
     if cfg.size == "full" and cfg.model.get("name") == "eegpt" and not cfg.model.get("weights"):
         log.warning("%s: EEGPT at full size without pretrained weights trains from a random initialisation; set "
                     "model.weights in config/train/%s.yaml", cfg.experiment, cfg.experiment)

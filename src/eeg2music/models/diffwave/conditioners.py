@@ -7,7 +7,7 @@ at ``conditioner.rate`` frames per second.
    normalised log-mel, so the diffusion model sees a mel-like signal early in training.
 3. ``tensor``: any precomputed tensor in the batch with a stated frame rate (model A's EEGPT tokens, 4 Hz × 2048).
 4. ``eegpt``: model A itself inside B: its tokens are computed from the batch's EEG, so the diffusion loss fine-tunes
-   A and B together (stage 4 of the plan), starting from A's trained run (``init_from``).
+   A and B together (stage 4 of the plan), starting from A's trained run (loaded by ``train.init``).
 """
 
 from __future__ import annotations
@@ -19,31 +19,10 @@ from torch import nn
 from torch.nn import functional as F
 
 from eeg2music.errors import InputError
+from eeg2music.models.mel import normalise_mel
 from eeg2music.models.standardise import EEGStandardiser
 
-# log-mel (natural log of power + 1e-5) → about [-1, 1.3]: silence (log 1e-5 = -11.5) maps to -1. A fixed map, not a
-# per-window z-score, so that loudness (Daly's amplitude) survives into the conditioner.
-MEL_CENTRE, MEL_SCALE = -5.75, 5.75
 MODES = ("mel", "eeg", "tensor", "eegpt", "none")
-
-
-def normalise_mel(log_mel: torch.Tensor) -> torch.Tensor:
-    return (log_mel - MEL_CENTRE) / MEL_SCALE
-
-
-def denormalise_mel(x: torch.Tensor) -> torch.Tensor:
-    return x * MEL_SCALE + MEL_CENTRE
-
-
-def mel_loss(pred: torch.Tensor, true: torch.Tensor, loudness_weight: float = 0.0) -> torch.Tensor:
-    """MSE of (B, n_mels, frames) normalised log-mels, plus ``loudness_weight`` × the MSE of their band average.
-
-    Across 80 bands the MSE is dominated by the spectral shape (pitch, timbre), while what the EEG mostly carries is
-    the loudness over time (Daly decodes the amplitude): the extra term weights that part up."""
-    loss = F.mse_loss(pred, true)
-    if loudness_weight > 0:
-        loss = loss + loudness_weight * F.mse_loss(pred.mean(1), true.mean(1))
-    return loss
 
 
 class MelConditioner(nn.Module):
@@ -97,24 +76,20 @@ class EEGPTConditioner(nn.Module):
     """Model A's tokens, (B, embed_num · embed_dim, patches) at 256 / 64 = 4 Hz, with A's weights trainable."""
 
     def __init__(self, n_inputs: int, n_mels: int, rates: dict[str, float], channels: list[str], eeg_unit: str,
-                 eegpt: dict, init_from: str | None = None) -> None:
+                 eegpt: dict) -> None:
         super().__init__()
         from eeg2music.models.eegpt.model import EEGPTDecoder
 
         self.a = EEGPTDecoder(n_inputs, rates, n_mels, channels, eeg_unit, **eegpt)
-        if init_from:
-            self._load(Path(init_from))
         self.features = self.a.encoder.embed_num * self.a.encoder.embed_dim
         self.rate = rates["eeg"] / self.a.encoder.patch_size
 
-    def _load(self, run: Path) -> None:
-        from eeg2music.models.registry import run_weights  # deferred: the registry imports this module
-
-        final, state = run_weights(run, "model A's weights", "train model A first (stage 1), or unset init_from")
+    def load_model_a(self, state: dict, source: Path) -> None:
+        """Model A's trained weights (a stage-1 run's state, read by the training layer)."""
         try:
             self.a.load_state_dict(state)
         except RuntimeError as err:
-            raise InputError(final, f"is not a model A with this configuration ({str(err).splitlines()[0]})",
+            raise InputError(source, f"is not a model A with this configuration ({str(err).splitlines()[0]})",
                              "give model.eegpt the same sizes as model A's config") from err
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
@@ -123,10 +98,9 @@ class EEGPTConditioner(nn.Module):
 
 def build(mode: str, n_inputs: int, n_mels: int, rates: dict[str, float], encoder_channels: int = 64,
           tensor_key: str = "features", tensor_features: int = 2048, tensor_rate: float = 4.0,
-          channels: list[str] | None = None, eeg_unit: str = "uV", eegpt: dict | None = None,
-          init_from: str | None = None) -> nn.Module | None:
+          channels: list[str] | None = None, eeg_unit: str = "uV", eegpt: dict | None = None) -> nn.Module | None:
     if mode == "eegpt":
-        return EEGPTConditioner(n_inputs, n_mels, rates, channels or [], eeg_unit, eegpt or {}, init_from)
+        return EEGPTConditioner(n_inputs, n_mels, rates, channels or [], eeg_unit, eegpt or {})
     if mode == "mel":
         return MelConditioner(n_mels, rates["mel"])
     if mode == "eeg":

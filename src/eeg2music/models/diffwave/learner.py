@@ -17,6 +17,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from eeg2music.errors import InputError
+from eeg2music.models import mel
 from eeg2music.models.diffwave import conditioners
 from eeg2music.models.diffwave.model import DiffWaveNet, upsample_stages
 from eeg2music.models.diffwave.schedule import TRAIN_BETAS, Schedule, aligned_steps, sampling_schedule
@@ -33,20 +34,14 @@ class DiffWaveDecoder(nn.Module):
                  aux_weight: float = 1.0, aux_loudness_weight: float = 0.0, tensor_key: str = "features",
                  tensor_features: int = 2048, tensor_rate: float = 4.0, betas: list[float] | None = None,
                  chunk_s: float = 0.25, chunk_batch: int = 32, cond_dim: int | None = None, audio_gain: float = 1.0,
-                 channel_names: list[str] | None = None, eeg_unit: str = "uV", eegpt: dict | None = None,
-                 init_from: str | None = None, vocoder_from: str | None = None, freeze_vocoder: bool = False) -> None:
+                 channel_names: list[str] | None = None, eeg_unit: str = "uV", eegpt: dict | None = None) -> None:
         """``cond_dim``: project the conditioner to this many features at frame rate before upsampling (not in
         the paper; makes small CPU models several times cheaper when the conditioner is wide). None = DiffWave.
         ``audio_gain``: the waveform's scale inside the diffusion (see the module docstring); 1 = DiffWave;
         "auto" in a config: 0.5 / the training audio's RMS (models.registry).
-        ``aux_loudness_weight``: see ``conditioners.mel_loss``.
-        ``vocoder_from``: a trained mel-conditioned run (mode 1) whose diffusion network and bottleneck this model
-        starts from. B learns to render a mel from music alone; with a mel-like conditioner (the EEG encoder's
-        output is trained toward the normalised log-mel) what is left to learn is mostly the encoder.
-        ``freeze_vocoder``: keep those weights fixed, so that the diffusion loss trains only the conditioner (toward
-        frames the vocoder renders well). Trained along, the network unlearns rendering while the encoder's output
-        is still noise: on the synthetic study (fold 0, 600 steps) frozen gave rank accuracy 0.66 against 0.58.
-        ``eegpt`` / ``init_from`` (conditioning ``eegpt``): model A's arguments and its trained run directory;
+        ``aux_loudness_weight``: see ``models.mel.mel_loss``.
+        ``eegpt`` (conditioning ``eegpt``): model A's arguments. Starting weights (the fold's mel vocoder, model A's
+        run) and freezing are applied after construction by the training layer (``train.init``);
         ``channel_names`` and ``eeg_unit`` come from the data."""
         super().__init__()
         self.chunk, self.chunk_batch = max(1, round(chunk_s * rates["audio"])), chunk_batch
@@ -55,8 +50,7 @@ class DiffWaveDecoder(nn.Module):
         self.register_buffer("audio_gain", torch.tensor(float(audio_gain)))
         self.conditioning, self.aux_weight, self.aux_loudness_weight = conditioning, aux_weight, aux_loudness_weight
         self.conditioner = conditioners.build(conditioning, n_inputs, n_mels, rates, encoder_channels, tensor_key,
-                                              tensor_features, tensor_rate, channel_names, eeg_unit, eegpt,
-                                              init_from)
+                                              tensor_features, tensor_rate, channel_names, eeg_unit, eegpt)
         cond = self.conditioner
         stages = upsample_stages(cond.rate, self.audio_rate) if cond is not None else None
         self.bottleneck = nn.Conv1d(cond.features, cond_dim, 1) if cond is not None and cond_dim else None
@@ -65,13 +59,6 @@ class DiffWaveDecoder(nn.Module):
         self.schedule = Schedule(tuple(betas or TRAIN_BETAS))
         self.register_buffer("alpha_bars", torch.tensor(self.schedule.alpha_bars, dtype=torch.float32),
                              persistent=False)
-        if freeze_vocoder and not vocoder_from:
-            raise InputError(None, "freeze_vocoder is set but vocoder_from is not (a random network would stay random)",
-                             "start from a vocoder (config.yaml init: {vocoder_from: <experiment>}) or unset it")
-        if vocoder_from:
-            self._load_vocoder(Path(vocoder_from))
-        if freeze_vocoder:
-            self.freeze_vocoder()
 
     def freeze_vocoder(self) -> None:
         """Keep the diffusion network and bottleneck fixed: only the conditioner trains."""
@@ -79,20 +66,22 @@ class DiffWaveDecoder(nn.Module):
             if name.startswith(VOCODER_PARTS):
                 weight.requires_grad_(False)
 
-    def _load_vocoder(self, run: Path) -> None:
-        from eeg2music.models.registry import run_weights  # deferred: the registry imports this module
-
-        final, state = run_weights(run, "the vocoder's weights", "train the vocoder first, or unset vocoder_from")
+    def load_vocoder(self, state: dict, source: Path) -> None:
+        """The diffusion network and bottleneck of a trained mel-conditioned run (mode 1): B learns to render a
+        mel from music alone; with a mel-like conditioner (the EEG encoder's output is trained toward the normalised
+        log-mel) what is left to learn is mostly the encoder. Frozen (``freeze_vocoder``), the diffusion loss trains
+        only the conditioner: on the synthetic study (fold 0, 600 steps) frozen gave rank accuracy 0.66 against 0.58
+        trained along, which unlearns rendering while the encoder's output is still noise."""
         part = {k: v for k, v in state.items() if k.startswith(VOCODER_PARTS)}
         try:
             missing = self.load_state_dict(part, strict=False).missing_keys
         except RuntimeError as err:
             first = [ln.strip() for ln in str(err).splitlines() if "size mismatch" in ln][:1] or [str(err)]
-            raise InputError(final, f"is not a vocoder of this size ({first[0]})",
+            raise InputError(source, f"is not a vocoder of this size ({first[0]})",
                              "give this model the vocoder's layers, channels, cycle and cond_dim") from err
         missing = [k for k in missing if k.startswith(VOCODER_PARTS)]
         if missing:
-            raise InputError(final, f"lacks {len(missing)} of this model's diffusion weights (e.g. {missing[0]})",
+            raise InputError(source, f"lacks {len(missing)} of this model's diffusion weights (e.g. {missing[0]})",
                              "point vocoder_from at a mel-conditioned DiffWave run of the same size")
 
     def condition(self, batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
@@ -112,9 +101,9 @@ class DiffWaveDecoder(nn.Module):
         noisy = ab.sqrt() * audio + (1 - ab).sqrt() * noise
         loss = F.mse_loss(self.net(noisy, t, cond).float(), noise)
         if self.conditioning == "eeg" and self.aux_weight > 0:
-            target = conditioners.normalise_mel(batch["mel"].float())
+            target = mel.normalise_mel(batch["mel"].float())
             pred = F.interpolate(features, size=target.shape[-1], mode="linear", align_corners=False)
-            loss = loss + self.aux_weight * conditioners.mel_loss(pred.float(), target, self.aux_loudness_weight)
+            loss = loss + self.aux_weight * mel.mel_loss(pred.float(), target, self.aux_loudness_weight)
         return loss
 
     def noise_estimate(self, x: torch.Tensor, t: torch.Tensor, cond: torch.Tensor | None) -> torch.Tensor:

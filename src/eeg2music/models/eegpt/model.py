@@ -29,9 +29,9 @@ from torch import nn
 from torch.nn import functional as F
 
 from eeg2music.errors import InputError
-from eeg2music.models.diffwave.conditioners import denormalise_mel, mel_loss, normalise_mel
 from eeg2music.models.eegpt import cbramod
 from eeg2music.models.eegpt.encoder import Encoder, check_contract
+from eeg2music.models.mel import denormalise_mel, mel_loss, normalise_mel
 from eeg2music.models.standardise import zscore
 
 log = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Write generated music as wav files: ``python -m eeg2music.models.diffwave.inference --run-dir … --out-dir …``.
+"""Write generated music as wav files: ``python -m eeg2music.decode.listen --run-dir … --out-dir …``.
 
 For the first ``--trials`` trials of a split part, each of ``--samples`` seeds gives one generated waveform
 (``<trial>_sample-<k>.wav``) beside the true audio at the same rate (``<trial>_true.wav``), and ``mels.png`` shows
@@ -20,8 +20,8 @@ import matplotlib.pyplot as plt
 import soundfile as sf
 import torch
 
+from eeg2music.decode.predict import decode_item, load_run
 from eeg2music.errors import InputError, one_line_errors
-from eeg2music.train.predict import decode_item, load_run
 
 
 def write_samples(run_dir: Path, out_dir: Path, trials: int = 2, samples: int = 1, steps: str = "fast",
@@ -63,7 +63,7 @@ def write_samples(run_dir: Path, out_dir: Path, trials: int = 2, samples: int = 
 
 @one_line_errors
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eeg2music.models.diffwave.inference", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m eeg2music.decode.listen", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run-dir", type=Path, required=True, help="a trained DiffWave run (holds final.pt)")
     p.add_argument("--out-dir", type=Path, required=True)

@@ -3,7 +3,7 @@ vocoder trained on true mels), A frozen. This is stage 3 of the research plan; i
 pipeline delivers end to end, and it is evaluated exactly like every other model (amplitude and log-mel of the
 generated audio against the true audio).
 
-``python -m eeg2music.train.chain --encoder-run results/train/eegpt_mel/cv-by-run/fold-0 --vocoder-run
+``python -m eeg2music.decode.chain --encoder-run results/train/eegpt_mel/cv-by-run/fold-0 --vocoder-run
 results/train/diffwave_vocoder/cv-by-run/fold-0 --out predictions.npz``
 """
 
@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from eeg2music.decode.predict import decode_item, decoding_arguments, gather, load_run
+from eeg2music.decode.predictions import trial_key
 from eeg2music.errors import InputError, one_line_errors
-from eeg2music.evaluate.predictions import trial_key
-from eeg2music.train.predict import decode_item, decoding_arguments, gather, load_run
 
 
 def chain(encoder_run: Path, vocoder_run: Path, out: Path, part: str = "test", samples: int = 1,
@@ -53,7 +53,7 @@ def chain(encoder_run: Path, vocoder_run: Path, out: Path, part: str = "test", s
 
 @one_line_errors
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eeg2music.train.chain", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m eeg2music.decode.chain", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--encoder-run", type=Path, required=True, help="model A's run directory (final.pt)")
     p.add_argument("--vocoder-run", type=Path, required=True, help="model B's run directory (final.pt)")

@@ -24,8 +24,8 @@ from scipy.signal import butter, sosfiltfilt
 
 from eeg2music.data.splits import Manifest
 from eeg2music.data.windows import WindowConfig, WindowDataset
+from eeg2music.decode.predictions import Predictions
 from eeg2music.errors import InputError, one_line_errors
-from eeg2music.evaluate.predictions import Predictions
 
 ALPHAS = tuple(10.0**k for k in range(-1, 6))
 
@@ -99,7 +99,7 @@ def fit_predict(manifest: Manifest, rate: int = 100, target: str = "envelope", t
 
 @one_line_errors
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eeg2music.models.linear_trf", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m eeg2music.decode.linear", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--manifest", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True, help="predictions.npz")

@@ -1,35 +1,5 @@
-# Models: train (engine) → decode the test part of every fold; the linear baseline decodes in closed form; a chain
-# decodes with model A and renders with model B (A → B).
-
-
-rule train:
-    input:
-        manifest=res("splits/{protocol}/fold-{fold}.json"),
-        config=train_config,
-        config_files=train_config_files,
-        init=train_init,
-    output:
-        res("train/{exp}/{protocol}/fold-{fold}/final.pt"),
-    params:
-        run_dir=subpath(output[0], parent=True),
-        launcher=torch_launcher,
-        init=init_flags,
-        size=SIZE,
-    wildcard_constraints:
-        exp="|".join(TRAINED),
-    threads: 2
-    resources:
-        mem_mb=8000,
-        runtime=240,
-    conda:
-        "../../envs/eeg2music.yaml"
-    log:
-        logs("train/{exp}/{protocol}/fold-{fold}.log"),
-    benchmark:
-        benchmarks("train/{exp}/{protocol}/fold-{fold}.tsv")
-    shell:
-        "{params.launcher} eeg2music.train {input.config} --size {params.size} --run-dir {params.run_dir} "
-        "--manifest {input.manifest} --set experiment={wildcards.exp} {params.init} > {log} 2>&1"
+# Decoding: a trained run turned into predictions of its fold's test trials (and wav files to listen to); the
+# linear baseline decodes in closed form; a chain decodes with model A and renders with model B (A → B).
 
 
 rule predict:
@@ -50,7 +20,7 @@ rule predict:
     benchmark:
         benchmarks("predict/{exp}/{protocol}/fold-{fold}.tsv")
     shell:
-        "python -m eeg2music.train.predict --run-dir {params.run_dir} --out {output} {params.flags} > {log} 2>&1"
+        "eeg2music predict --run-dir {params.run_dir} --out {output} {params.flags} > {log} 2>&1"
 
 
 rule listen:
@@ -69,7 +39,7 @@ rule listen:
     log:
         logs("listen/{exp}/{protocol}/fold-{fold}.log"),
     shell:
-        "python -m eeg2music.models.diffwave.inference --run-dir {params.run_dir} --out-dir {output} "
+        "eeg2music listen --run-dir {params.run_dir} --out-dir {output} "
         "--trials {params.trials} --steps {params.steps} > {log} 2>&1"
 
 
@@ -93,7 +63,7 @@ rule decode_chain:
     benchmark:
         benchmarks("decode_chain/{exp}/{protocol}/fold-{fold}.tsv")
     shell:
-        "python -m eeg2music.train.chain --encoder-run {params.encoder} --vocoder-run {params.vocoder} "
+        "eeg2music decode-chain --encoder-run {params.encoder} --vocoder-run {params.vocoder} "
         "--out {output} {params.flags} > {log} 2>&1"
 
 
@@ -113,4 +83,4 @@ rule decode_linear:
     benchmark:
         benchmarks("decode_linear/{exp}/{protocol}/fold-{fold}.tsv")
     shell:
-        "python -m eeg2music.models.linear_trf --manifest {input} --out {output} {params.lowpass} > {log} 2>&1"
+        "eeg2music decode-linear --manifest {input} --out {output} {params.lowpass} > {log} 2>&1"

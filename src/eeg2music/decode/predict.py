@@ -22,8 +22,8 @@ from tqdm import tqdm
 
 from eeg2music.data.splits import Manifest
 from eeg2music.data.windows import WindowDataset
+from eeg2music.decode.predictions import Predictions
 from eeg2music.errors import InputError, one_line_errors
-from eeg2music.evaluate.predictions import Predictions
 from eeg2music.models import registry
 from eeg2music.preprocess.audio import amplitude_envelope, envelope_from_mel, log_mel
 from eeg2music.train.config import TrainConfig, from_dict
@@ -113,7 +113,7 @@ def decoding_arguments(p: argparse.ArgumentParser) -> None:
 
 @one_line_errors
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eeg2music.train.predict", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m eeg2music.decode.predict", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--run-dir", type=Path, required=True)
     p.add_argument("--out", type=Path, required=True)
