@@ -28,7 +28,7 @@ from pathlib import Path
 import torch
 
 from eeg2music.evaluate import vocoder_check
-from eeg2music.models.diffwave.learner import DiffWaveDecoder
+from eeg2music.models.diffwave.decoder import DiffWaveDecoder
 
 RATE, HOP, N_MELS = 22050, 256, 80
 

@@ -20,7 +20,7 @@ import torch
 
 from eeg2music.budget.cli import eeg_channel_names
 from eeg2music.budget.flops import training_step_flops
-from eeg2music.models.eegpt.model import EEGPTDecoder
+from eeg2music.models.foundation.model import EEGPTDecoder
 
 RATES = {"eeg": 256, "mel": 100, "envelope": 100, "audio": 16000}
 LARGE = {"embed_dim": 512, "depth": 8, "num_heads": 8, "embed_num": 4, "patch_size": 64}

@@ -25,7 +25,7 @@ from eeg2music.io.bcmi import bcmi_clip_list
 from eeg2music.preprocess import audio as audio_targets
 from eeg2music.preprocess.eeg import EegConfig, cut_trial, find_bad_channels, mean_psd
 from eeg2music.preprocess.subject import PreprocessConfig, run_subject
-from eeg2music.store import _chunks
+from eeg2music.store_writer import _chunks
 from eeg2music.synth.study import SynthConfig, write_study
 
 EEG = EegConfig(l_freq=0.5, h_freq=40.0, line_freq=50.0, rates=(256, 100), bad_z=5.0, flat_uv=0.1,

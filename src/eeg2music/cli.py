@@ -82,10 +82,10 @@ COMMANDS = {
     "listen": "eeg2music.decode.listen:main",
     "decode-chain": "eeg2music.decode.chain:main",
     "decode-linear": "eeg2music.decode.linear:main",
-    "evaluate": "eeg2music.evaluate.evaluate:main",
+    "evaluate": "eeg2music.evaluate.score:main",
     "report": "eeg2music.evaluate.report:main",
     "learning-curve": "eeg2music.evaluate.learning_curve:main",
-    "study-report": "eeg2music.evaluate.study:main",
+    "study-report": "eeg2music.evaluate.study_report:main",
     "resume": "eeg2music.launch:resume_main",
     "budget": "eeg2music.budget.cli:main",
 }

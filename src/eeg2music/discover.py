@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 
 from eeg2music.errors import InputError, one_line_errors
-from eeg2music.io.registry import make_reader
+from eeg2music.io.readers import make_reader
 
 
 def discover(*, kind: str, dataset: str, root: Path, out: Path, subjects: list[str] | None = None,

@@ -20,7 +20,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from eeg2music.errors import one_line_errors
-from eeg2music.store import open_store
+from eeg2music.store_writer import open_store
 
 COLUMNS = ["dataset", "subject", "runs", "trials", "trials_with_audio", "eeg_channels", "source_sfreq_hz",
            "eeg_rates_hz", "hours_eeg", "hours_music", "clips", "bad_channels", "missing"]

@@ -11,8 +11,8 @@ import torch
 
 from eeg2music.errors import InputError
 from eeg2music.io.nmed import load_subject
+from eeg2music.io.readers import make_reader
 from eeg2music.io.records import AUDIO_MISSING, AUDIO_OK
-from eeg2music.io.registry import make_reader
 
 
 def write_nmed(folder, song: int, n_subjects: int = 3, seconds: float = 6.0, v73: bool = False, seed: int = 0):
@@ -67,7 +67,7 @@ def test_model_a_trains_on_an_nmed_study_through_the_interpolation_adapter(tmp_p
     from eeg2music.data.splits import make_split
     from eeg2music.data.stores import StoreInfo
     from eeg2music.preprocess.subject import run_subject
-    from eeg2music.store import open_store
+    from eeg2music.store_writer import open_store
     from eeg2music.train.config import load_config
     from eeg2music.train.engine import main
 

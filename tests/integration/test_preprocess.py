@@ -15,11 +15,11 @@ import pytest
 import zarr
 
 from eeg2music.errors import InputError
-from eeg2music.io.registry import make_reader
+from eeg2music.io.readers import make_reader
 from eeg2music.preprocess import audio as audio_targets
 from eeg2music.preprocess.eeg import clean_run, cut_trial, eeg_only
 from eeg2music.preprocess.subject import run_subject
-from eeg2music.store import open_store
+from eeg2music.store_writer import open_store
 from eeg2music.summary import write_summary
 
 from ..helpers import (

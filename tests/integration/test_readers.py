@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from eeg2music.io.bcmi import bcmi_clip_list
+from eeg2music.io.readers import DATASETS, make_reader
 from eeg2music.io.records import AUDIO_AMBIGUOUS, AUDIO_OK
-from eeg2music.io.registry import DATASETS, make_reader
 from eeg2music.synth.study import read_tsv
 
 from ..conftest import FIXTURE_RUNS, FIXTURES

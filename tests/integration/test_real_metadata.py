@@ -21,7 +21,7 @@ from eeg2music.data.audit import audit
 from eeg2music.data.splits import Entry, Manifest
 from eeg2music.errors import InputError
 from eeg2music.io import bids
-from eeg2music.io.registry import make_reader
+from eeg2music.io.readers import make_reader
 
 from ..conftest import FIXTURES
 

@@ -11,7 +11,7 @@ import pytest
 from scipy.signal import butter, sosfiltfilt
 
 from eeg2music.preprocess.channels import normalise_channel_name
-from eeg2music.store import open_store
+from eeg2music.store_writer import open_store
 from eeg2music.synth.study import SynthConfig, write_study
 
 from ..helpers import run_preprocess

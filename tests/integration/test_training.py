@@ -21,8 +21,8 @@ from eeg2music.data.stores import StoreInfo
 from eeg2music.decode.linear import fit_predict
 from eeg2music.decode.predict import predict
 from eeg2music.errors import InputError
-from eeg2music.evaluate.evaluate import evaluate, pool
 from eeg2music.evaluate.report import plot_curves
+from eeg2music.evaluate.score import evaluate, pool
 from eeg2music.models.bilstm import DalyBiLSTM
 from eeg2music.preprocess.subject import run_subject
 from eeg2music.synth.study import SynthConfig, write_study

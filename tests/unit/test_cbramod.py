@@ -10,8 +10,8 @@ import torch
 from safetensors.torch import save_file
 
 from eeg2music.errors import InputError
-from eeg2music.models.eegpt.cbramod import CBraModEncoder
-from eeg2music.models.eegpt.model import EEGPTDecoder
+from eeg2music.models.foundation.cbramod import CBraModEncoder
+from eeg2music.models.foundation.model import EEGPTDecoder
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")

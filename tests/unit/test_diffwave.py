@@ -11,7 +11,7 @@ import torch
 from eeg2music.errors import InputError
 from eeg2music.models import registry
 from eeg2music.models.diffwave.conditioners import EEGEncoder
-from eeg2music.models.diffwave.learner import DiffWaveDecoder
+from eeg2music.models.diffwave.decoder import DiffWaveDecoder
 from eeg2music.models.diffwave.model import DiffWaveNet, upsample_stages
 from eeg2music.models.diffwave.schedule import FAST_BETAS, TRAIN_BETAS, Schedule, aligned_steps
 from eeg2music.models.mel import mel_loss

@@ -13,8 +13,8 @@ import torch
 from safetensors.torch import save_file
 
 from eeg2music.errors import InputError
-from eeg2music.models.eegpt.encoder import Encoder
-from eeg2music.models.eegpt.model import EEGPTDecoder
+from eeg2music.models.foundation.encoder import Encoder
+from eeg2music.models.foundation.model import EEGPTDecoder
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
@@ -173,7 +173,7 @@ def test_whole_trial_decoding_covers_every_frame_and_tokens_run_at_4_hz():
 def joint_model(init_from=None, **eegpt_changes):
     """Stage 4: a tiny DiffWave whose conditioner is model A itself (tokens computed from the batch's EEG), started
     from model A's run as training starts it."""
-    from eeg2music.models.diffwave.learner import DiffWaveDecoder
+    from eeg2music.models.diffwave.decoder import DiffWaveDecoder
     from eeg2music.train.init import apply_init
 
     model = DiffWaveDecoder(len(CHANNELS), RATES | {"audio": 4000}, 8, conditioning="eegpt", layers=2, channels=8,
@@ -251,7 +251,7 @@ def test_stage_4_full_config_builds_model_a_inside_the_vocoder(tmp_path):
 def test_interpolation_adapter_maps_egi_electrodes_onto_eegpt_channels():
     """NMED-T's 125 EGI electrodes share no name with EEGPT; the spline map carries a smooth scalp field onto
     EEGPT's channels (front-to-back gradient in, the same gradient out), and named channels pass through."""
-    from eeg2music.models.eegpt.encoder import channel_positions, interpolation_layer
+    from eeg2music.models.foundation.encoder import channel_positions, interpolation_layer
 
     egi = [f"E{i}" for i in range(1, 126)]
     layer, targets = interpolation_layer(egi)

@@ -8,7 +8,7 @@ from skimage.metrics import structural_similarity
 
 from eeg2music.decode.predictions import Predictions
 from eeg2music.evaluate import metrics as M
-from eeg2music.evaluate.evaluate import evaluate
+from eeg2music.evaluate.score import evaluate
 from eeg2music.evaluate.stats import bootstrap_ci, paired_test, permutation_test
 
 

@@ -50,7 +50,7 @@ def input_channels(cfg: TrainConfig, eeg_channels: list[str]) -> list[str]:
     if cfg.data.eeg_array == "sources":
         return [f"source{i}" for i in range(DALY_SOURCES)]
     if cfg.data.channels == "eegpt":
-        from eeg2music.data.channels import eegpt_vocabulary
+        from eeg2music.data.channel_map import eegpt_vocabulary
 
         return eegpt_vocabulary()
     return eeg_channels

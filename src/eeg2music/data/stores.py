@@ -1,13 +1,13 @@
 """Store metadata and fast window reads.
 
 Reading a few-second window through Zarr's API costs about a millisecond of async machinery per call, which would
-make the loader the bottleneck of training. Stores are therefore written uncompressed (``eeg2music.store``), and
+make the loader the bottleneck of training. Stores are therefore written uncompressed (``eeg2music.store_writer``), and
 :class:`WindowReader` memory-maps their chunk files directly, following the Zarr v3 spec (default chunk-key
 encoding, ``bytes`` codec, C order, full-size edge chunks, absent chunk = fill value). Any array that does not fit
 that description falls back to Zarr's own reads; the tests check both paths return the same values as Zarr.
 
 Memory-mapping trusts the file system, so each chunk is checked the first time a reader maps it: against the
-store's ``checksums.json`` (size and CRC-32 of every chunk written, see ``eeg2music.store``), or at least against the
+store's ``checksums.json`` (size and CRC-32 of every chunk written, see ``eeg2music.store_writer``), or at least against the
 chunk size when an array has no checksums. A missing, truncated, oversized or damaged chunk is one line naming the
 store, the array and the chunk; it is never read as zeros or garbage.
 """
@@ -25,7 +25,7 @@ import numpy as np
 import zarr
 
 from eeg2music.errors import InputError
-from eeg2music.store import CHECKSUMS, open_store
+from eeg2music.store_writer import CHECKSUMS, open_store
 
 MAX_OPEN_CHUNKS = 512  # memory maps kept open per reader (per worker); pages belong to the OS cache, not the heap
 

@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from eeg2music.data.channels import harmonise
+from eeg2music.data.channel_map import harmonise
 from eeg2music.data.splits import Manifest
 from eeg2music.data.stores import StoreInfo, WindowReader
 from eeg2music.errors import InputError

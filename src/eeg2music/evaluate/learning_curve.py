@@ -35,7 +35,7 @@ from eeg2music.data.splits import Manifest
 from eeg2music.data.subsample import train_hours
 from eeg2music.decode.predictions import trial_key
 from eeg2music.errors import InputError, one_line_errors
-from eeg2music.evaluate.evaluate import load
+from eeg2music.evaluate.score import load
 
 CEILING = 1.0
 MIN_GAP = 1e-4  # a point at the ceiling would have log(0); it is held just below

@@ -19,7 +19,7 @@ import soundfile as sf
 
 from eeg2music.errors import InputError, one_line_errors
 from eeg2music.evaluate import metrics as M
-from eeg2music.evaluate.evaluate import load, pool
+from eeg2music.evaluate.score import load, pool
 from eeg2music.evaluate.stats import paired_test
 from eeg2music.provenance import stamp_html
 

@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from eeg2music.evaluate.metrics import pearson, ssim
-from eeg2music.models.diffwave.learner import DiffWaveDecoder
+from eeg2music.models.diffwave.decoder import DiffWaveDecoder
 from eeg2music.preprocess.audio import log_mel
 from eeg2music.synth.music import piano_clip
 

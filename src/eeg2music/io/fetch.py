@@ -23,7 +23,7 @@ from urllib.parse import urlparse
 from tqdm import tqdm
 
 from eeg2music.errors import InputError, one_line_errors
-from eeg2music.io.registry import get_dataset
+from eeg2music.io.readers import get_dataset
 
 DEFAULT_BASE_URL = "https://s3.amazonaws.com/openneuro.org"
 KEY_RE = re.compile(r"MD5E?-s(\d+)--([0-9a-f]{32})")

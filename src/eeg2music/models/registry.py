@@ -15,8 +15,8 @@ from eeg2music.errors import InputError
 
 def _classes() -> dict[str, type[nn.Module]]:
     from eeg2music.models.bilstm import DalyBiLSTM
-    from eeg2music.models.diffwave.learner import DiffWaveDecoder
-    from eeg2music.models.eegpt.model import EEGPTDecoder
+    from eeg2music.models.diffwave.decoder import DiffWaveDecoder
+    from eeg2music.models.foundation.model import EEGPTDecoder
     from eeg2music.models.unet1d import UNetControl
 
     return {"daly_bilstm": DalyBiLSTM, "diffwave": DiffWaveDecoder, "unet_control": UNetControl,

@@ -16,13 +16,13 @@ import numpy as np
 from tqdm import tqdm
 
 from eeg2music.errors import InputError, one_line_errors
+from eeg2music.io.readers import make_reader
 from eeg2music.io.records import AUDIO_OK, Run, RunFile, Trial
-from eeg2music.io.registry import make_reader
 from eeg2music.preprocess import audio as audio_targets
 from eeg2music.preprocess.eeg import EegConfig, clean_run, cut_trial, eeg_only, mean_psd
 from eeg2music.preprocess.sources import source_features
 from eeg2music.provenance import git_sha, package_versions
-from eeg2music.store import StoreWriter
+from eeg2music.store_writer import StoreWriter
 
 log = logging.getLogger("eeg2music.preprocess")
 

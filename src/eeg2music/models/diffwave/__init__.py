@@ -2,5 +2,6 @@
 
 ``schedule`` (noise schedules and the fast-sampling alignment) → ``model`` (the network) → ``conditioners`` (what
 the waveform is conditioned on: true log-mel, an EEG window, or any frame-rate tensor such as EEGPT tokens) →
-``learner`` (the module the training engine drives: ε-prediction loss, sampling) → ``inference`` (wav files).
+``decoder`` (the module the training engine drives: ε-prediction loss, sampling). Wav files are the decoding
+stage's (``eeg2music.decode.listen``).
 """

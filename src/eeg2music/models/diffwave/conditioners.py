@@ -78,7 +78,7 @@ class EEGPTConditioner(nn.Module):
     def __init__(self, n_inputs: int, n_mels: int, rates: dict[str, float], channels: list[str], eeg_unit: str,
                  eegpt: dict) -> None:
         super().__init__()
-        from eeg2music.models.eegpt.model import EEGPTDecoder
+        from eeg2music.models.foundation.model import EEGPTDecoder
 
         self.a = EEGPTDecoder(n_inputs, rates, n_mels, channels, eeg_unit, **eegpt)
         self.features = self.a.encoder.embed_num * self.a.encoder.embed_dim

@@ -1,6 +1,6 @@
 """Score decoded trials: every metric with its permutation null, p-value and bootstrap CI across subjects.
 
-``python -m eeg2music.evaluate.evaluate --predictions fold-0.npz fold-1.npz … --out metrics.json`` pools the folds
+``python -m eeg2music.evaluate.score --predictions fold-0.npz fold-1.npz … --out metrics.json`` pools the folds
 (every test trial once, as Daly pooled his cross-validation folds) and writes ``metrics.json`` plus ``nulls.npz``.
 """
 
@@ -100,7 +100,7 @@ def evaluate(preds: Predictions, n_perm: int = 1000, n_boot: int = 2000, seed: i
 
 @one_line_errors
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eeg2music.evaluate.evaluate", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m eeg2music.evaluate.score", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--predictions", type=Path, nargs="+", required=True)
     p.add_argument("--out", type=Path, required=True, help="metrics.json (nulls.npz is written beside it)")

@@ -70,8 +70,8 @@ class DiffWaveDecoder(nn.Module):
         """The diffusion network and bottleneck of a trained mel-conditioned run (mode 1): B learns to render a
         mel from music alone; with a mel-like conditioner (the EEG encoder's output is trained toward the normalised
         log-mel) what is left to learn is mostly the encoder. Frozen (``freeze_vocoder``), the diffusion loss trains
-        only the conditioner: on the synthetic study (fold 0, 600 steps) frozen gave rank accuracy 0.66 against 0.58
-        trained along, which unlearns rendering while the encoder's output is still noise."""
+        only the conditioner; trained along, the network unlearns rendering while the encoder's output is still
+        noise (docs/results.md)."""
         part = {k: v for k, v in state.items() if k.startswith(VOCODER_PARTS)}
         try:
             missing = self.load_state_dict(part, strict=False).missing_keys

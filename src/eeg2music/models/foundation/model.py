@@ -29,8 +29,8 @@ from torch import nn
 from torch.nn import functional as F
 
 from eeg2music.errors import InputError
-from eeg2music.models.eegpt import cbramod
-from eeg2music.models.eegpt.encoder import Encoder, check_contract
+from eeg2music.models.foundation import cbramod
+from eeg2music.models.foundation.encoder import Encoder, check_contract
 from eeg2music.models.mel import denormalise_mel, mel_loss, normalise_mel
 from eeg2music.models.standardise import zscore
 

@@ -5,7 +5,7 @@ comparison (how far each model is from the baseline, on the same splits and metr
 training costs on named GPUs against the cloud credit and the grant) and the learning curves (what more data would
 buy). Figures are embedded as data URIs, so the single file can be copied off the cluster and opened anywhere.
 
-``python -m eeg2music.evaluate.study --summary … --comparison NAME=metrics.json … --baseline bilstm_daly
+``python -m eeg2music.evaluate.study_report --summary … --comparison NAME=metrics.json … --baseline bilstm_daly
 --budget results/budget --curves results/learning/*/curve.json --out results/report/study.html``
 """
 
@@ -141,7 +141,7 @@ def study_page(summary: Path, metrics: dict[str, Path], baseline: str, budget_di
 
 @one_line_errors
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m eeg2music.evaluate.study", description=__doc__,
+    p = argparse.ArgumentParser(prog="python -m eeg2music.evaluate.study_report", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--summary", type=Path, required=True, help="results/summary/summary.tsv (figures beside it)")
     p.add_argument("--comparison", nargs="+", required=True, metavar="NAME=METRICS")

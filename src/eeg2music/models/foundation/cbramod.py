@@ -52,7 +52,7 @@ class CBraModEncoder(nn.Module):
 
     def load_pretrained(self, source: str | Path, allow_download: bool = False) -> str:
         """Load every encoder tensor (either released form); returns the load report's summary line."""
-        from eeg2music.models.eegpt.weights import read_state
+        from eeg2music.models.foundation.weights import read_state
 
         state = read_state(source, allow_download)
         expected = {k: v for k, v in self.net.state_dict().items() if not k.startswith(HEAD_KEYS)}

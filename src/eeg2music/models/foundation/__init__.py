@@ -1,5 +1,5 @@
-"""Model A: the EEGPT foundation encoder (Wang et al. 2024, braindecode's implementation) fine-tuned to produce
-spectral representations of the music heard.
+"""Model A: an EEG foundation encoder fine-tuned to produce spectral representations of the music heard: EEGPT
+(Wang et al. 2024, braindecode's implementation; the default) or CBraMod (``cbramod``, Wang et al. 2025).
 
 ``weights`` reads pretrained encoder weights in either released form; ``encoder`` builds braindecode's EEGPT for a
 dataset's channels and checks the input contract (256 Hz, millivolts, windows in whole 64-sample patches);

@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from eeg2music.data.channels import eegpt_vocabulary
+from eeg2music.data.channel_map import eegpt_vocabulary
 from eeg2music.errors import InputError
 from eeg2music.quiet_imports import braindecode
 
@@ -130,7 +130,7 @@ class Encoder(nn.Module):
 
     def load_pretrained(self, source: str | Path, allow_download: bool = False) -> str:
         """Load ``target_encoder.`` weights (either released form); returns the load report's summary line."""
-        from eeg2music.models.eegpt.weights import encoder_state, read_state
+        from eeg2music.models.foundation.weights import encoder_state, read_state
 
         target = self.net.target_encoder
         state, report = encoder_state(read_state(source, allow_download), target.state_dict(), str(source))
