@@ -11,8 +11,8 @@ import yaml
 from eeg2music.errors import InputError
 from eeg2music.train.config import SIZE_KEYS, config_files, leaves, load_config, read_overlay, read_values
 
-from ..conftest import REPO
-from ..helpers import quick_start_config
+from ...conftest import REPO
+from ...helpers import quick_start_config
 
 TRAIN = REPO / "config/train"
 OVERLAYS = sorted((TRAIN / "cpu").glob("*.yaml"))

@@ -231,7 +231,7 @@ def test_stage_4_full_config_builds_model_a_inside_the_vocoder(tmp_path):
     from eeg2music.train.config import load_config
     from eeg2music.train.init import apply_init
 
-    repo = Path(__file__).resolve().parents[2]
+    repo = Path(__file__).resolve().parents[4]
     a_cfg = load_config(repo / "config/train/eegpt_mel.yaml")
     (tmp_path / "config.yaml").write_text(yaml.safe_dump(a_cfg.to_dict()))
     a_model = {k: v for k, v in a_cfg.model.items() if k not in ("name", "weights")}

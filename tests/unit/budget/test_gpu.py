@@ -7,7 +7,7 @@ import json
 import subprocess
 import sys
 
-from ..conftest import REPO
+from ...conftest import REPO
 
 
 def test_gpu_check_tiny_mode_feeds_the_budget(tmp_path):

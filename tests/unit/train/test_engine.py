@@ -83,7 +83,7 @@ def test_a_checkpoint_on_a_full_disk_is_one_line_and_keeps_the_previous_one(tmp_
     from eeg2music.errors import InputError
     from eeg2music.train import checkpoint
 
-    from ..helpers import fill_up, small_filesystem
+    from ...helpers import fill_up, small_filesystem
 
     with small_filesystem(tmp_path / "fs", 4) as fs:
         checkpoint.save(fs, 1, {"model": {"w": torch.zeros(10)}, "config": {"model": {}}})

@@ -11,7 +11,7 @@ from eeg2music.errors import InputError
 from eeg2music.preprocess.eeg import clean_run
 from eeg2music.preprocess.subject import config_from_section
 
-from ..conftest import PRE, REPO
+from ...conftest import PRE, REPO
 
 
 def test_the_shipped_section_builds_the_config():

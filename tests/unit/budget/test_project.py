@@ -16,7 +16,7 @@ from eeg2music.budget.measure import Measurement
 from eeg2music.budget.project import project
 from eeg2music.data.hours import edf_hours, recorded_hours
 
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[3]
 
 
 def unrolled_lstm(lstm: nn.LSTM, x: torch.Tensor) -> torch.Tensor:

@@ -17,7 +17,7 @@ from eeg2music.data.subsample import subsample, train_hours
 from eeg2music.errors import InputError
 from eeg2music.evaluate.learning_curve import Point, curve, fit_power_law
 
-from .test_splits import fake_stores
+from ..data.test_splits import fake_stores
 
 FRACTIONS = (0.125, 0.25, 0.5, 1.0)
 
