@@ -3,7 +3,8 @@
 
 rule study:
     input:
-        study_inputs,
+        summary=res("summary/summary.tsv"),
+        rest=study_inputs,
     output:
         res("report/study.html"),
     params:
@@ -16,5 +17,5 @@ rule study:
     log:
         logs("report/study.log"),
     shell:
-        "eeg2music study-report --summary {input[0]} --comparison {params.metrics} "
+        "eeg2music study-report --summary {input.summary} --comparison {params.metrics} "
         "--baseline {params.baseline} {params.budget} --curves {params.curves} --out {output} > {log} 2>&1"

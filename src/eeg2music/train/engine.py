@@ -10,6 +10,7 @@ stop so the scheduler can requeue → write the final weights: the best validate
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import json
 import logging
@@ -17,6 +18,7 @@ import math
 import random
 import signal
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -172,7 +174,26 @@ def validation_batches(cfg: TrainConfig, manifest: Manifest) -> DataLoader:
     return DataLoader(data, batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.data.num_workers)
 
 
+@contextlib.contextmanager
+def stop_signals_blocked() -> Iterator[None]:
+    """Hold the stop signals back in this thread (they stay pending) while threads and processes are started, which
+    inherit the mask: a signal then reaches only the main thread, where the flag is set, and never interrupts a
+    background thread (gloo's socket transfers, TensorBoard's writer, data-loading workers) in the middle of a
+    system call. Under SLURM every process of the job step gets the warning at once; without this, a 2-rank gloo run
+    once aborted with a corrupted heap when it did."""
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def main(cfg: TrainConfig) -> Path:
+    with stop_signals_blocked():  # until the loop starts: process group, TensorBoard and progress-bar threads
+        return _train(cfg)
+
+
+def _train(cfg: TrainConfig) -> Path:
     dist = distributed.setup()
     run_dir = Path(cfg.run_dir)
     torch.manual_seed(cfg.seed + dist.rank)
@@ -252,6 +273,7 @@ def main(cfg: TrainConfig) -> Path:
     steps_per_epoch = EpochBatches.steps_per_epoch(len(data), cfg.batch_size)
     bar = tqdm(total=cfg.max_steps, initial=step, desc=cfg.experiment, unit="step", mininterval=5,
                disable=None if dist.is_main else True)  # None: off when the log is not a terminal
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # from here the main thread takes them (StopFlag)
     model.train()
     while step < cfg.max_steps and not selection.stopped:
         epoch, position = divmod(step, steps_per_epoch)
@@ -259,7 +281,9 @@ def main(cfg: TrainConfig) -> Path:
         batches = EpochBatches(len(data), cfg.batch_size, dist.world_size, dist.rank, cfg.seed, epoch, position)
         loader = DataLoader(data, batch_sampler=batches, num_workers=cfg.data.num_workers,
                             pin_memory=dist.device.type == "cuda", generator=loader_generator(cfg, epoch, dist.rank))
-        for batch in loader:
+        with stop_signals_blocked():  # its workers and pin-memory thread start here
+            batches_iter = iter(loader)
+        for batch in batches_iter:
             batch = to_device(batch, dist.device)
             check_finite_inputs(batch, step)
             with dist.autocast():
