@@ -86,7 +86,7 @@ def test_keep_going_finishes_other_subjects(study_copy, tmp_path):
     done = sorted(p.relative_to(work / "results/synthetic/preprocess").as_posix()
                   for p in (work / "results/synthetic/preprocess").glob("*/*.zarr"))
     assert done == ["t-ds002722/sub-02.zarr", "t-ds002725/sub-01.zarr", "t-ds002725/sub-02.zarr"]
-    log = (work / "logs/preprocess/t-ds002722/sub-01.log").read_text().strip().splitlines()
+    log = (work / "logs/synthetic/preprocess/t-ds002722/sub-01.log").read_text().strip().splitlines()
     errors = [ln for ln in log if ln.startswith("error:")]
     assert len(errors) == 1 and "sub-01_task-run1_eeg.edf" in errors[0] and "truncated" in errors[0]
     assert not (work / "results/synthetic/summary/summary.tsv").exists()
@@ -199,8 +199,10 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
         assert (work / "results/synthetic/summary" / name).stat().st_size > 500
     splits = work / "results/synthetic/splits"
     manifests = sorted(p.relative_to(splits).as_posix() for p in splits.rglob("*.json") if "~" not in p.parent.name)
-    shares = sorted(p.relative_to(splits).as_posix() for p in splits.rglob("*.json") if "~" in p.parent.name)
+    shares = sorted(p.relative_to(splits).as_posix() for p in splits.rglob("*.json") if "~train" in p.parent.name)
     assert shares == [f"cv-by-run~train{f}/fold-{k}.json" for f in ("0.25", "0.5") for k in range(3)]
+    per_subject = sorted(p.parent.name for p in splits.rglob("fold-0.json") if "~sub-" in p.parent.name)
+    assert per_subject == [f"cv-by-run~synth-{ds}~sub-{s:02d}" for ds in ("ds002722", "ds002725") for s in (1, 2)]
     assert manifests == ["cv-by-run/fold-0.json", "cv-by-run/fold-1.json", "cv-by-run/fold-2.json",
                          "leave-clip-out/fold-0.json", *[f"leave-subject-out/fold-{k}.json" for k in range(4)],
                          "random-trial/fold-0.json"]
