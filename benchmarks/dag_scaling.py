@@ -42,11 +42,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         root = write_study(SynthConfig(out=work / "data", styles=("ds002722",), n_subjects=a.subjects))[0]
-        (work / "config").mkdir()
-        cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())
-        cfg["datasets"] = {"bench": {"kind": "ds002722", "root": str(root), "trial_s": 20.0}}
+        (work / "config/studies").mkdir(parents=True)
+        cfg = yaml.safe_load((REPO / "config/config.yaml").read_text())  # the defaults; the study is this one
+        cfg |= {"study": "bench", "experiments": {},
+                "datasets": {"bench": {"kind": "ds002722", "root": str(root), "trial_s": 20.0}}}
         (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
-        targets = [f"results/preprocess/bench/sub-{s:02d}.zarr" for s in range(1, a.subjects + 1)]
+        (work / "config/studies/bench.yaml").write_text("study: bench\n")
+        targets = [f"results/bench/preprocess/bench/sub-{s:02d}.zarr" for s in range(1, a.subjects + 1)]
         run_dag(work, 2, targets)  # warm-up: file cache, bytecode
         one, two = [], []
         for _ in range(a.repeats):
