@@ -275,6 +275,8 @@ def test_validation_keeps_the_best_weights_and_stops_early(signal_study, tmp_pat
     assert [e.step for e in events.Scalars("val/loss")] == [s for s, _ in losses]
     curves = read_curves(tmp_path / "r/curves.tsv")  # what the report page plots
     assert curves["val"][0] == [s for s, _ in losses] and max(curves["train"][0]) == stopped
+    assert curves["val_r"][0] == curves["val"][0] and all(-1 <= r <= 1 for r in curves["val_r"][1])
+    assert max(curves["val_r"][1]) > 0.2  # the signal study's amplitude is decodable on held-out runs
     section = plot_curves([tmp_path / "r"], tmp_path / "curves.png")
     assert f"r: step {best_step} of {stopped}" in section and (tmp_path / "curves.png").stat().st_size > 5000
     main(cfg)  # started again after an early stop: nothing more is trained

@@ -40,7 +40,7 @@ from eeg2music.train.config import TrainConfig, load_config
 from eeg2music.train.curves import CurveLog
 from eeg2music.train.init import apply_init
 from eeg2music.train.sampler import EpochBatches
-from eeg2music.train.selection import Selection, validation_loss
+from eeg2music.train.selection import Selection, validate
 from eeg2music.train.slurm import requeue_this_job
 
 log = logging.getLogger("eeg2music.train")
@@ -308,15 +308,19 @@ def _train(cfg: TrainConfig) -> Path:
                 curves.add(step, "train", loss.item())
                 bar.set_postfix(loss=f"{loss.item():.4f}")
             if cfg.val_every and step % cfg.val_every == 0:  # before the checkpoint, which records the result
-                val_loss = validation_loss(model, val_batches, lambda b: to_device(b, dist.device), cfg.seed)
+                val = validate(model, val_batches, lambda b: to_device(b, dist.device), cfg.seed)
+                val_loss = val["loss"]
                 if selection.update(val_loss, step) and dist.is_main:
                     checkpoint.atomic_save({"model": model.state_dict(), "config": cfg.to_dict(), "step": step,
                                             "val_loss": val_loss}, run_dir / "best.pt")
                 if writer is not None:
                     writer.add_scalar("val/loss", val_loss, step)
                     curves.add(step, "val", val_loss)
-                log.info("step %d: validation loss %.5f (best %.5f at step %d)", step, val_loss,
-                         selection.best_loss, selection.best_step)
+                    if not math.isnan(val["r"]):
+                        writer.add_scalar("val/r", val["r"], step)
+                        curves.add(step, "val_r", val["r"])
+                log.info("step %d: validation loss %.5f (best %.5f at step %d), r %.3f", step, val_loss,
+                         selection.best_loss, selection.best_step, val["r"])
             end_of_epoch = step % steps_per_epoch == 0
             # Every rank must stop at the same step (checkpointing is a collective): any rank's signal counts.
             stopping = distributed.any_rank(stop.signal is not None, dist.device)

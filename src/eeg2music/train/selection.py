@@ -47,11 +47,24 @@ class Selection:
             setattr(self, key, value)
 
 
-def validation_loss(model: nn.Module, batches: Iterable[dict[str, Any]], prepare: Callable[[dict], dict],
-                    seed: int) -> float:
-    """Mean loss over the validation windows, in eval mode, with the model's random draws from a forked stream."""
+def window_r(pred: torch.Tensor, true: torch.Tensor) -> torch.Tensor:
+    """Pearson r of each window's prediction with its target, over time (and bands), cropped to the shorter."""
+    n = min(pred.shape[-1], true.shape[-1])
+    a = pred[..., :n].reshape(len(pred), -1).double()
+    b = true[..., :n].reshape(len(true), -1).double()
+    a, b = a - a.mean(1, keepdim=True), b - b.mean(1, keepdim=True)
+    return (a * b).sum(1) / (a.norm(dim=1) * b.norm(dim=1)).clamp_min(1e-12)
+
+
+def validate(model: nn.Module, batches: Iterable[dict[str, Any]], prepare: Callable[[dict], dict],
+             seed: int) -> dict[str, float]:
+    """Mean loss over the validation windows, in eval mode, with the model's random draws from a forked stream; and,
+    for models that predict their target directly (amplitude or log-mel, not generated audio), the mean Pearson r of
+    each window's prediction with the truth (``r``; NaN otherwise). Selection uses the loss."""
     devices = [torch.cuda.current_device()] if torch.cuda.is_available() else []
-    total, count = 0.0, 0
+    total, count, rs = 0.0, 0, []
+    target = getattr(model, "target", None)
+    direct = hasattr(model, "predict") and target in ("envelope", "mel")
     was_training = model.training
     model.eval()
     with torch.random.fork_rng(devices=devices), torch.no_grad():
@@ -61,5 +74,8 @@ def validation_loss(model: nn.Module, batches: Iterable[dict[str, Any]], prepare
             n = len(batch["meta"]["trial"])
             total += float(model(batch)) * n
             count += n
+            if direct:
+                rs.append(window_r(model.predict(batch["eeg"].float()).float(), batch[target].float()))
     model.train(was_training)
-    return total / max(count, 1)
+    r = float(torch.cat(rs).mean()) if rs else math.nan
+    return {"loss": total / max(count, 1), "r": r}

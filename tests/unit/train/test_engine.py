@@ -95,3 +95,13 @@ def test_a_checkpoint_on_a_full_disk_is_one_line_and_keeps_the_previous_one(tmp_
         assert "ckpt-00000002.pt" in line and "no space left" in line
         assert sorted(p.name for p in fs.iterdir()) == ["ckpt-00000001.pt", "filler"]
         assert checkpoint.load_latest(fs, {})["model"]["w"].numel() == 10
+
+
+def test_window_r_is_pearson_per_window_over_the_common_length():
+    from eeg2music.train.selection import window_r
+
+    t = torch.linspace(0, 6, 101)
+    true = torch.stack([torch.sin(t), torch.cos(t)])
+    pred = torch.stack([2 * torch.sin(t) + 1, -torch.cos(t)])[:, :90]  # shorter, scaled, one anti-correlated
+    r = window_r(pred, true)
+    assert torch.allclose(r, torch.tensor([1.0, -1.0], dtype=torch.float64), atol=1e-6)
