@@ -62,24 +62,35 @@ TORCHRUN_SIGNALS = "SIGTERM,SIGINT,SIGHUP,SIGQUIT,SIGUSR1,SIGUSR2"
 
 
 class StopFlag:
-    """Set by SIGUSR2 (the warning the cluster profile asks SLURM for, ``--signal=USR2@…``; NCCL may use USR1),
-    SIGUSR1 or SIGTERM (SLURM's time-out and preemption); checked between steps."""
+    """SIGUSR2 (the warning the cluster profile asks SLURM for, ``--signal=USR2@…``; NCCL may use USR1), SIGUSR1 or
+    SIGTERM (SLURM's time-out and preemption), taken between steps.
+
+    The signals stay blocked in every thread of the run (``stop_signals_blocked``) and are collected here with
+    ``sigtimedwait``, never delivered asynchronously: under SLURM every process of the job step gets the warning at
+    once, and a signal that interrupted a gloo transfer (DDP's all-reduce inside backward) aborted a rank with a
+    corrupted heap in about 1 of 8 signalled 2-rank runs. A handler that was there before (submitit's USR2
+    handler, which requeues its jobs) is called after the checkpoint (``chain``)."""
 
     def __init__(self) -> None:
         self.signal: int | None = None
-        # A handler already there is kept and called after ours: submitit's USR2 handler requeues its jobs.
-        self.previous = {sig: signal.signal(sig, self._set) for sig in STOP_SIGNALS}
+        self.previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+
+    def poll(self) -> int | None:
+        """The first stop signal received so far (consumed from the pending set), or None."""
+        if self.signal is None:
+            info = signal.sigtimedwait(STOP_SIGNALS, 0)
+            self.signal = info.si_signo if info is not None else None
+        return self.signal
 
     @property
     def chained(self) -> bool:
         """Whether another handler (submitit's) also acts on the signal that stopped us."""
         return callable(self.previous.get(self.signal))
 
-    def _set(self, signum, frame) -> None:
-        self.signal = signum
-        previous = self.previous.get(signum)
-        if callable(previous):
-            previous(signum, frame)
+    def chain(self) -> None:
+        """Pass the signal on to the handler that was installed before ours, if any."""
+        if self.chained:
+            self.previous[self.signal](self.signal, None)
 
 
 def window_config(cfg: TrainConfig, whole_trial: bool = False) -> WindowConfig:
@@ -176,20 +187,20 @@ def validation_batches(cfg: TrainConfig, manifest: Manifest) -> DataLoader:
 
 @contextlib.contextmanager
 def stop_signals_blocked() -> Iterator[None]:
-    """Hold the stop signals back in this thread (they stay pending) while threads and processes are started, which
-    inherit the mask: a signal then reaches only the main thread, where the flag is set, and never interrupts a
-    background thread (gloo's socket transfers, TensorBoard's writer, data-loading workers) in the middle of a
-    system call. Under SLURM every process of the job step gets the warning at once; without this, a 2-rank gloo run
-    once aborted with a corrupted heap when it did."""
+    """Block the stop signals in this thread and every thread or process started meanwhile (they inherit the mask);
+    they stay pending until :class:`StopFlag` collects them between steps. Those still pending when the run ends
+    (a second copy of the one that stopped it) are discarded, so the exit status stays the run's."""
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, STOP_SIGNALS)
     try:
         yield
     finally:
+        while signal.sigtimedwait(STOP_SIGNALS, 0) is not None:  # a repeat (SLURM's and torchrun's copy): taken
+            pass
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
 
 
 def main(cfg: TrainConfig) -> Path:
-    with stop_signals_blocked():  # until the loop starts: process group, TensorBoard and progress-bar threads
+    with stop_signals_blocked():  # the whole run: taken between steps by StopFlag.poll
         return _train(cfg)
 
 
@@ -273,7 +284,6 @@ def _train(cfg: TrainConfig) -> Path:
     steps_per_epoch = EpochBatches.steps_per_epoch(len(data), cfg.batch_size)
     bar = tqdm(total=cfg.max_steps, initial=step, desc=cfg.experiment, unit="step", mininterval=5,
                disable=None if dist.is_main else True)  # None: off when the log is not a terminal
-    signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)  # from here the main thread takes them (StopFlag)
     model.train()
     while step < cfg.max_steps and not selection.stopped:
         epoch, position = divmod(step, steps_per_epoch)
@@ -281,9 +291,7 @@ def _train(cfg: TrainConfig) -> Path:
         batches = EpochBatches(len(data), cfg.batch_size, dist.world_size, dist.rank, cfg.seed, epoch, position)
         loader = DataLoader(data, batch_sampler=batches, num_workers=cfg.data.num_workers,
                             pin_memory=dist.device.type == "cuda", generator=loader_generator(cfg, epoch, dist.rank))
-        with stop_signals_blocked():  # its workers and pin-memory thread start here
-            batches_iter = iter(loader)
-        for batch in batches_iter:
+        for batch in loader:
             batch = to_device(batch, dist.device)
             check_finite_inputs(batch, step)
             with dist.autocast():
@@ -323,7 +331,7 @@ def _train(cfg: TrainConfig) -> Path:
                          selection.best_loss, selection.best_step, val["r"])
             end_of_epoch = step % steps_per_epoch == 0
             # Every rank must stop at the same step (checkpointing is a collective): any rank's signal counts.
-            stopping = distributed.any_rank(stop.signal is not None, dist.device)
+            stopping = distributed.any_rank(stop.poll() is not None, dist.device)
             if (step % cfg.ckpt_every == 0 or end_of_epoch or step == cfg.max_steps or stopping
                     or selection.stopped):
                 save_checkpoint()
@@ -336,6 +344,7 @@ def _train(cfg: TrainConfig) -> Path:
                             signal.Signals(stop.signal).name if stop.signal else "on another rank", step)
                 if dist.is_main:
                     log.info(requeue_this_job(stop.signal, stop.chained))
+                stop.chain()
                 bar.close()
                 distributed.teardown()
                 sys.exit(PREEMPTED_EXIT)
