@@ -73,7 +73,12 @@ class StopFlag:
 
     def __init__(self) -> None:
         self.signal: int | None = None
-        self.previous = {sig: signal.getsignal(sig) for sig in STOP_SIGNALS}
+        # Our handler, process-wide, for a thread that started before the run and does not block the signals
+        # (submitit's): it only records the signal; the previous handler is chained after the checkpoint.
+        self.previous = {sig: signal.signal(sig, self._set) for sig in STOP_SIGNALS}
+
+    def _set(self, signum, frame) -> None:
+        self.signal = self.signal or signum
 
     def poll(self) -> int | None:
         """The first stop signal received so far (consumed from the pending set), or None."""
