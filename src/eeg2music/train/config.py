@@ -177,9 +177,9 @@ def read_values(path: Path, size: str = "full", seen: tuple[Path, ...] = ()) -> 
     and its own, so the CPU size of a variant is never written twice."""
     if path.resolve() in seen:
         raise InputError(path, "builds on itself (a base: cycle)", "point base: at another file")
-    if "shrinks" in _yaml(path):  # an overlay named directly: the experiment it shrinks, at that size
-        return read_values(path.parent / _yaml(path)["shrinks"], path.parent.name, seen)
     values = _yaml(path)
+    if "shrinks" in values:  # an overlay named directly: the experiment it shrinks, at that size
+        return read_values(path.parent / values["shrinks"], path.parent.name, seen)
     parent = values.pop("base", None)
     if parent is not None:
         values = merge(read_values(path.parent / parent, size, (*seen, path.resolve())), values)
