@@ -34,7 +34,8 @@ CFG = PreprocessConfig(EEG, audio_rate=16000, envelope_rate=100, mel_rate=100, n
 
 
 def bare_mne(root: Path, subject: str, out: Path, trial_s: float, fmt: str = "zarr") -> None:
-    """What a researcher would write by hand with MNE for the same result."""
+    """What a researcher would write by hand with MNE for the same result (ds002722 layout: the synthetic study
+    or its replica)."""
     clips = bcmi_clip_list(next((root / f"sub-{subject}/eeg").glob("*_events.json")))
     arrays: dict[str, list] = {}
     for edf in sorted((root / f"sub-{subject}/eeg").glob("*_eeg.edf")):
@@ -53,15 +54,21 @@ def bare_mne(root: Path, subject: str, out: Path, trial_s: float, fmt: str = "za
             raw.interpolate_bads(verbose="error")
         raw.set_eeg_reference("average", verbose="error")
         arrays.setdefault("psd_after", []).append(mean_psd(raw)[1])
-        events = np.genfromtxt(str(edf).replace("_eeg.edf", "_events.tsv"), delimiter="\t", skip_header=1)
-        states = events[(events[:, 2] >= 1) & (events[:, 2] <= 9)]
-        codes = events[events[:, 2] > 100]
-        for (onset, _, _), (_, _, code) in zip(states, codes, strict=True):
+        events = np.atleast_2d(np.genfromtxt(str(edf).replace("_eeg.edf", "_events.tsv"), delimiter="\t",
+                                             skip_header=1))
+        duration = raw.n_times / raw.info["sfreq"]
+        for onset in np.unique(events[:, 0]):  # a trial: one state code 1-9, at most one clip code, same onset
+            codes = events[np.abs(events[:, 0] - onset) < 0.01, 2]
+            states, clip_codes = codes[(codes >= 1) & (codes <= 9)], codes[codes > 100]
+            if len(states) != 1 or len(clip_codes) > 1 or onset + trial_s > duration:
+                continue
             for rate in EEG.rates:
                 arrays.setdefault(f"eeg{rate}", []).append(cut_trial(raw, onset, trial_s, rate))
             seg = ratings[:, round(onset * 1000): round((onset + trial_s) * 1000)]
             arrays.setdefault("ratings", []).append(audio_targets.resample(seg, 1000, 100, axis=1))
-            wave, sr = audio_targets.load_audio(root / "stimuli" / clips[int(code) - 101])
+            if not len(clip_codes):
+                continue
+            wave, sr = audio_targets.load_audio(root / "stimuli" / clips[int(clip_codes[0]) - 101])
             wave = audio_targets.resample(wave, sr, 16000)[: int(trial_s * 16000)].astype(np.float32)
             wave = np.pad(wave, (0, int(trial_s * 16000) - wave.size))
             arrays.setdefault("audio", []).append(wave)

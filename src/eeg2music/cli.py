@@ -18,6 +18,8 @@
     eeg2music report      an experiment's page, or the comparison page
     eeg2music learning-curve  fit and extrapolate a learning curve
     eeg2music study-report    the self-contained study page
+    eeg2music calibration-table  the synthetic study's difficulty calibration (docs/calibration.md)
+    eeg2music replica-structure  extract a real BCMI dataset's structure for its replica (maintainers)
     eeg2music resume      resubmit a preempted or failed training run (python -m eeg2music.launch starts one)
     eeg2music budget      measure training steps here, project GPU-hours and cost on the real datasets
 """
@@ -34,6 +36,8 @@ from eeg2music.errors import one_line_errors
 
 @one_line_errors
 def synth_main(argv: list[str]) -> int:
+    from eeg2music.synth.forward import Realism
+    from eeg2music.synth.replica import write_replicas
     from eeg2music.synth.study import STYLES, SynthConfig, write_study
 
     d = SynthConfig(out=Path("data/synthetic"))
@@ -48,6 +52,18 @@ def synth_main(argv: list[str]) -> int:
     p.add_argument("--trial-s", type=float, default=d.trial_s, help="trial (clip) length in seconds")
     p.add_argument("--snr", type=float, default=d.snr,
                    help="power ratio of music-driven EEG to background EEG; 0 makes a null study")
+    p.add_argument("--subject-snr-sd", type=float, default=0.0, help="SD of log SNR across subjects")
+    p.add_argument("--trial-gain-sd", type=float, default=0.0, help="SD of log response gain across trials")
+    p.add_argument("--latency-jitter-s", type=float, default=0.0, help="SD of each trial's response latency (s)")
+    p.add_argument("--noise-modulation", type=float, default=0.0,
+                   help="SD of the slowly drifting log amplitude of the background EEG")
+    p.add_argument("--noise-sources", type=int, default=16, help="background sources (its spatial rank)")
+    p.add_argument("--sensor-noise", type=float, default=0.1, help="white sensor noise relative to one source")
+    p.add_argument("--replica", action="store_true",
+                   help="every subject, run, channel, trial marker and stimulus of the real dataset (its structure "
+                        "ships with the package); --subjects, --runs, --trials and --trial-s are then ignored")
+    p.add_argument("--only", nargs="+", metavar="SUBJECT", help="with --replica: write only these subjects")
+    p.add_argument("--name", help="folder name of the dataset under --out (one style only; default: the style)")
     p.add_argument("--clips", type=int, default=d.n_clips, help="size of each style's clip pool")
     p.add_argument("--seed", type=int, default=d.seed)
     p.add_argument("--template-dir", type=Path, default=d.template_dir,
@@ -58,9 +74,17 @@ def synth_main(argv: list[str]) -> int:
             p.error(f"--{name} must be at least 1")
     if a.snr < 0 or a.trial_s <= 2:
         p.error("--snr must be ≥ 0 and --trial-s > 2")
-    roots = write_study(SynthConfig(out=a.out, styles=tuple(a.styles), n_subjects=a.subjects, n_runs=a.runs,
-                                    n_trials=a.trials, trial_s=a.trial_s, snr=a.snr, seed=a.seed, n_clips=a.clips,
-                                    template_dir=a.template_dir))
+    realism = Realism(a.subject_snr_sd, a.trial_gain_sd, a.latency_jitter_s, a.noise_modulation, a.noise_sources,
+                      a.sensor_noise)
+    if min(vars(realism).values()) < 0 or a.noise_sources < 1:
+        p.error("--noise-sources must be ≥ 1 and the spreads (--subject-snr-sd, --trial-gain-sd, --latency-jitter-s, "
+                "--noise-modulation, --sensor-noise) ≥ 0")
+    if a.name and len(a.styles) != 1:
+        p.error("--name needs exactly one --styles")
+    cfg = SynthConfig(out=a.out, styles=tuple(a.styles), n_subjects=a.subjects, n_runs=a.runs, n_trials=a.trials,
+                      trial_s=a.trial_s, snr=a.snr, seed=a.seed, n_clips=a.clips, template_dir=a.template_dir,
+                      realism=realism, name=a.name)
+    roots = write_replicas(cfg, a.only) if a.replica else write_study(cfg)
     for r in roots:
         print(r)
     return 0
@@ -86,6 +110,8 @@ COMMANDS = {
     "report": "eeg2music.evaluate.report:main",
     "learning-curve": "eeg2music.evaluate.learning_curve:main",
     "study-report": "eeg2music.evaluate.study_report:main",
+    "calibration-table": "eeg2music.evaluate.calibration:main",
+    "replica-structure": "eeg2music.synth.replica:main",
     "resume": "eeg2music.launch:resume_main",
     "budget": "eeg2music.budget.cli:main",
 }

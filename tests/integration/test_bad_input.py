@@ -89,12 +89,25 @@ def test_clip_code_with_no_wav(study_copy, tmp_path):
     assert "stimuli/" in line and ".wav" in line and "has no wav file" in line
 
 
-def test_wav_shorter_than_its_trial(study_copy, tmp_path):
-    for w in (study_copy / "ds002722/stimuli").glob("*.wav"):
-        x, sr = sf.read(w)
-        sf.write(w, x[: 3 * sr], sr)
-    line = error_line(run_preprocess(study_copy / "ds002722", "ds002722", "01", tmp_path / "s.zarr"))
-    assert ".wav" in line and "short by 5.00 s" in line and "set trial_s in its datasets entry" in line
+def test_wav_shorter_than_its_trial_costs_only_its_trials(study_copy, tmp_path):
+    """A truncated clip (as ds002725's generated/3-7_1.wav is on OpenNeuro) loses the audio of the trials that play
+    it, one line each naming the file; the run and every other trial keep theirs."""
+    store = tmp_path / "s.zarr"
+    assert run_preprocess(study_copy / "ds002722", "ds002722", "01", tmp_path / "ref.zarr").returncode == 0
+    first = zarr.open_group(str(tmp_path / "ref.zarr"), mode="r").attrs["trials"][0]
+    wav = study_copy / "ds002722/stimuli" / first["audio_file"].removeprefix("stimuli/")
+    x, sr = sf.read(wav)
+    sf.write(wav, x[: 3 * sr], sr)
+    proc = run_preprocess(study_copy / "ds002722", "ds002722", "01", store)
+    assert proc.returncode == 0 and "Traceback" not in proc.stderr, proc.stderr
+    lines = [ln for ln in proc.stderr.splitlines() if "short by" in ln]
+    assert lines and all(wav.name in ln and "kept without audio" in ln for ln in lines), proc.stderr
+    trials = zarr.open_group(str(store), mode="r").attrs["trials"]
+    hit = [t for t in trials if t["audio_file"] == first["audio_file"]]
+    assert len(lines) == len(hit) and all(t["audio_status"] == "truncated" for t in hit)
+    assert all(t["audio_status"] == "ok" for t in trials if t["audio_file"] != first["audio_file"])
+    assert {t["run"] for t in trials} == {t["run"] for t in zarr.open_group(str(tmp_path / "ref.zarr"),
+                                                                         mode="r").attrs["trials"]}
 
 
 def test_sampling_rate_contradicts_sidecar(study_copy, tmp_path):

@@ -41,7 +41,7 @@ def renamed(path: str, new: str) -> dict:
 
 @pytest.mark.parametrize("study", sorted((REPO / "config/studies").glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_shipped_study_passes(study):
-    cfg = merge(DEFAULTS, yaml.safe_load(study.read_text()))
+    cfg = drop_switched_off(merge(DEFAULTS, yaml.safe_load(study.read_text())))
     assert cfg["study"] == study.stem
     check_config(cfg, SCHEMA)
 
@@ -105,3 +105,23 @@ def test_the_schema_knows_exactly_the_library_protocols():
     experiment = schema["properties"]["experiments"]["additionalProperties"]["properties"]
     assert tuple(experiment["split"]["enum"]) == PROTOCOLS
     assert tuple(schema["properties"]["splits"]["properties"]["folds"]["properties"]) == PROTOCOLS
+
+
+def test_rehearsal_replaces_each_dataset_with_its_replica_and_keeps_the_rest():
+    from eeg2music.config import rehearse
+
+    bcmi = merge(copy.deepcopy(DEFAULTS), yaml.safe_load((REPO / "config/studies/bcmi.yaml").read_text()))
+    drop_switched_off(bcmi)
+    cfg = rehearse({**copy.deepcopy(bcmi), "rehearse": "true"})  # --config gives the value as text
+    check_config(cfg, SCHEMA)
+    out = DEFAULTS["rehearsal"]["out"]
+    assert cfg["study"] == "bcmi-rehearsal" and cfg["size"] == "cpu"
+    assert cfg["datasets"] == {name: {"kind": d["kind"], "root": f"{out}/{name}", "synthetic": True}
+                               for name, d in bcmi["datasets"].items()}
+    assert cfg["synth"]["replica"] is True and cfg["synth"]["snr"] == DEFAULTS["rehearsal"]["snr"]
+    for key in ("splits", "experiments", "evaluate", "learning_curve", "preprocess"):
+        assert cfg[key] == bcmi[key]
+    assert rehearse(copy.deepcopy(bcmi)) == {**bcmi, "rehearse": False}
+    with pytest.raises(InputError, match="no replica of ds002724"):
+        rehearse({**copy.deepcopy(bcmi), "rehearse": True,
+                  "datasets": {"x": {"kind": "ds002724", "root": "data/raw/ds002724"}}})

@@ -75,3 +75,18 @@ def test_the_synthetic_study_writes_elsewhere(bcmi_work):
     out = proc.stdout + proc.stderr
     assert job_counts(out)["synth"] == 2 and "results/bcmi" not in out and "data/raw" not in out
     assert re.search(r"output: results/synthetic/", out)
+
+
+def test_rehearsal_plans_the_real_study_on_replicas(bcmi_work):
+    """`--config rehearse=true`: the bcmi study as configured, its datasets written as replicas (every real subject
+    and run), the models at CPU size, everything under results/bcmi-rehearsal/; the real data is not read."""
+    proc = smk("-n", "-p", "--cores", "2", "--configfile", "config/studies/bcmi.yaml", "--config", "rehearse=true",
+               cwd=bcmi_work)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = proc.stdout + proc.stderr
+    synths = re.findall(r"eeg2music synth --out data/rehearsal --name (\S+) --styles (\S+) .*--replica", out)
+    assert sorted(synths) == [(ds, ds) for ds in sorted(BCMI)]
+    trains = re.findall(r"eeg2music\.train (\S+) --size (\w+)", out)
+    assert trains and {size for _, size in trains} == {"cpu"}
+    paths = set(re.findall(r"(results/[\w-]+)/", out))
+    assert paths == {"results/bcmi-rehearsal"} and "data/raw" not in out

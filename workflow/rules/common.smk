@@ -3,10 +3,11 @@ from pathlib import Path
 
 import sys
 
-from eeg2music.config import check_config, check_profile, check_roots, drop_switched_off, profile_from_argv
+from eeg2music.config import check_config, check_profile, check_roots, drop_switched_off, profile_from_argv, rehearse
 from eeg2music.data.splits import PROTOCOLS
 
 drop_switched_off(config)  # a study leaves an experiment or dataset out by setting it to null
+rehearse(config)  # --config rehearse=true: the study on replicas of its datasets (README, "Rehearse the study")
 # One-line error naming the bad key before anything is scheduled (Snakemake's own validate prints a page).
 check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
              " + ".join(str(f) for f in workflow.configfiles) or "config")
@@ -86,12 +87,19 @@ def subjects_flag(wildcards):
     return ("--subjects " + " ".join(subs)) if subs else ""
 
 
-def synth_flags():
-    """`eeg2music synth` flags from config['synth'] (n_subjects → --subjects, trial_s → --trial-s, …)."""
-    return " ".join(
-        f"--{key.removeprefix('n_').replace('_', '-')} {value}"
-        for key, value in config.get("synth", {}).items()
-        if key != "out"
+SYNTH_OUT = config.get("synth", {}).get("out", "data/synthetic")
+# A synthetic dataset is the folder {synth.out}/<name> (checked with the config); name → its config entry.
+SYNTHETIC = {Path(d["root"]).name: d for d in DATASETS.values() if d.get("synthetic")}
+
+
+def synth_flags(wildcards):
+    """`eeg2music synth` flags from config['synth'] with the dataset's own settings on top (a dataset may set
+    `synthetic: {snr: …}`): n_subjects → --subjects, trial_s → --trial-s, …"""
+    d = SYNTHETIC[wildcards.name]
+    settings = {**config.get("synth", {}), **(d["synthetic"] if isinstance(d["synthetic"], dict) else {})}
+    return f"--styles {d['kind']} " + " ".join(
+        (f"--{key}" if value is True else f"--{key.removeprefix('n_').replace('_', '-')} {value}")
+        for key, value in settings.items() if key != "out" and value is not False
     )
 
 

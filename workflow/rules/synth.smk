@@ -1,18 +1,19 @@
-# The embedded synthetic study: one BIDS dataset per style, shaped like the real OpenNeuro sets.
-SYNTH_OUT = config.get("synth", {}).get("out", "data/synthetic")
+# The embedded synthetic studies: one BIDS dataset per synthetic entry of `datasets`, shaped like the real OpenNeuro
+# set its `kind` names, written at {synth.out}/<name> with the study's synth settings and the dataset's own.
 
 
 rule synth:
     output:
-        directory(f"{SYNTH_OUT}/{{style}}"),
+        directory(f"{SYNTH_OUT}/{{name}}"),
+    wildcard_constraints:
+        name="|".join(SYNTHETIC) or "^$",
     params:
-        out=subpath(output[0], parent=True),
-        flags=synth_flags(),
+        flags=synth_flags,
     conda:
         "../../envs/eeg2music.yaml"
     log:
-        logs("synth/{style}.log"),
+        logs("synth/{name}.log"),
     benchmark:
-        benchmarks("synth/{style}.tsv")
+        benchmarks("synth/{name}.tsv")
     shell:
-        "eeg2music synth --out {params.out} --styles {wildcards.style} {params.flags} > {log} 2>&1"
+        "eeg2music synth --out {SYNTH_OUT} --name {wildcards.name} {params.flags} > {log} 2>&1"

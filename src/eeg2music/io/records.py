@@ -15,6 +15,7 @@ AUDIO_AMBIGUOUS = "ambiguous"  # ds002724: the clip is one of several candidates
 AUDIO_NOT_DISTRIBUTED = "not distributed"  # ds002721/ds002723: the audio is not part of the dataset
 AUDIO_MISSING = "missing"  # NMED-T: the user did not supply the song file
 AUDIO_UNLABELLED = "unlabelled"  # the events name no clip for this trial (ds002722 sub-06 run1)
+AUDIO_TRUNCATED = "truncated"  # the clip's file is shorter than its trial (ds002725 generated/3-7_1.wav: 2 MiB)
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,7 @@ from tqdm import tqdm
 
 from eeg2music.errors import InputError, one_line_errors
 from eeg2music.io.readers import make_reader
-from eeg2music.io.records import AUDIO_OK, Run, RunFile, Trial
+from eeg2music.io.records import AUDIO_OK, AUDIO_TRUNCATED, Run, RunFile, Trial
 from eeg2music.preprocess import audio as audio_targets
 from eeg2music.preprocess.eeg import EegConfig, clean_run, cut_trial, eeg_only, mean_psd
 from eeg2music.preprocess.sources import source_features
@@ -134,7 +134,12 @@ def _process_run(run: Run, cfg: PreprocessConfig, root: Path) -> RunResult:
     for trial in run.trials:
         for rate in cfg.eeg.rates:
             eeg[rate].append(cut_trial(clean, trial.onset_s, trial.duration_s, rate))
-        targets.append(_audio_for(trial, cfg))
+        try:
+            targets.append(_audio_for(trial, cfg))
+        except InputError as err:  # a truncated clip costs its trial (kept for EEG-only work), not the run
+            log.warning("%s (trial %d of %s kept without audio)", err.one_line(), trial.index, run_file.path.name)
+            targets.append(None)
+            trial.audio_status = AUDIO_TRUNCATED
         trials.append({
             "run": run_file.run, "session": run_file.session, "trial": trial.index,
             "clip_id": trial.clip_id, "onset_s": trial.onset_s, "duration_s": trial.duration_s,

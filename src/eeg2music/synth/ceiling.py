@@ -12,7 +12,7 @@ import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
 from eeg2music.preprocess.audio import resample
-from eeg2music.synth.forward import SubjectModel
+from eeg2music.synth.forward import Realism, SubjectModel
 from eeg2music.synth.music import piano_clip
 
 RATE = 100.0
@@ -29,19 +29,22 @@ def lagged(x: np.ndarray, n_lags: int) -> np.ndarray:
     return out
 
 
-def long_stimulus(model: SubjectModel, seconds: float, audio_rate: int, rng: np.random.Generator) -> np.ndarray:
-    """Drive features of back-to-back fresh random clips, ``seconds`` long."""
+def long_stimulus(model: SubjectModel, seconds: float, audio_rate: int, rng: np.random.Generator,
+                  realism: Realism | None = None) -> np.ndarray:
+    """Drive features of back-to-back fresh random clips, ``seconds`` long (each clip a trial of ``realism``)."""
     chunks = []
     for _ in range(int(np.ceil(seconds / 20))):
         clip = piano_clip("ceiling.wav", 20.0, audio_rate, rng)
         n = int(20 * model.sfreq)
-        chunks.append(model.stimulus_features(clip.audio, audio_rate, clip.onsets_s, clip.velocities, n))
+        drive = model.stimulus_features(clip.audio, audio_rate, clip.onsets_s, clip.velocities, n)
+        chunks.append(realism.trial_drive(drive, model.sfreq, rng) if realism else drive)
     return np.concatenate(chunks, axis=1)[:, : int(seconds * model.sfreq)]
 
 
 def oracle_ceiling(model: SubjectModel, rng: np.random.Generator, audio_rate: int = 8000,
-                   fit_s: float = 240, val_s: float = 60, test_s: float = 60) -> float:
-    feats = long_stimulus(model, fit_s + val_s + test_s, audio_rate, rng)
+                   fit_s: float = 240, val_s: float = 60, test_s: float = 60,
+                   realism: Realism | None = None) -> float:
+    feats = long_stimulus(model, fit_s + val_s + test_s, audio_rate, rng, realism)
     eeg = model.simulate(feats, rng)
     eeg -= eeg.mean(axis=0, keepdims=True)  # average reference
     sos = butter(4, (1.0, 8.0), btype="bandpass", fs=model.sfreq, output="sos")

@@ -13,6 +13,11 @@
   slow drift (<0.1 Hz).
 * ``g`` is chosen so that var(signal) / var(neural noise) = SNR (artefacts excluded); SNR 0 gives a null study
   whose EEG is independent of the music.
+* ``Realism`` (the easy study's defaults: 16 background sources, no spreads). With 16 smooth sources on 30+
+  electrodes, the background has low spatial rank and a spatial filter can cancel most of it; real background EEG
+  is effectively full rank. Real responses are also not one fixed kernel: each subject's SNR is drawn around the
+  study's, each trial's response gain and latency vary (attention, adaptation), and the background's amplitude
+  drifts slowly (vigilance), so a decoder fitted on some trials transfers imperfectly to others.
 """
 
 from __future__ import annotations
@@ -56,6 +61,49 @@ def _pink(n_sources: int, n: int, sfreq: float, rng: np.random.Generator) -> np.
     return x / x.std(axis=1, keepdims=True)
 
 
+def _pink_mixed(mixing: np.ndarray, n: int, sfreq: float, rng: np.random.Generator) -> np.ndarray:
+    """``mixing @ _pink(n_sources, …)`` for more sources than channels, drawn in channel space: every source has
+    the same 1/f spectrum, so mixing white noise first and filtering after gives the same Gaussian process with
+    one FFT per channel instead of one per source (200 sources on 46 channels: several times faster)."""
+    w, v = np.linalg.eigh(mixing @ mixing.T)
+    white = (v * np.sqrt(np.clip(w, 0, None))) @ rng.normal(size=(mixing.shape[0], n))
+    f = np.fft.rfftfreq(n, 1 / sfreq)
+    gain2 = 1 / np.maximum(f, 0.5)
+    # variance of unit white noise after the filter (the per-source normalisation of _pink, in expectation)
+    var = (2 * gain2.sum() - gain2[0] - (gain2[-1] if n % 2 == 0 else 0)) / n
+    return np.fft.irfft(np.fft.rfft(white, axis=1) * np.sqrt(gain2), n=n, axis=1) / np.sqrt(var)
+
+
+@dataclass
+class Realism:
+    """What makes the simulated EEG as hard to decode as real EEG; every spread keeps the mean power."""
+
+    subject_snr_sd: float = 0.0  # SD of log SNR across subjects
+    trial_gain_sd: float = 0.0  # SD of log response gain across trials
+    latency_jitter_s: float = 0.0  # SD of each trial's response latency shift (s)
+    noise_modulation: float = 0.0  # SD of the log background amplitude, varying below 0.05 Hz
+    noise_sources: int = 16  # pink background sources (spatial rank of the background)
+    sensor_noise: float = 0.1  # white sensor noise, relative to one background source
+
+    def subject_snr(self, snr: float, rng: np.random.Generator) -> float:
+        if not self.subject_snr_sd:
+            return snr
+        return snr * float(np.exp(rng.normal(0, self.subject_snr_sd) - self.subject_snr_sd**2 / 2))
+
+    def trial_drive(self, features: np.ndarray, sfreq: float, rng: np.random.Generator) -> np.ndarray:
+        """One trial's drive with its own gain and latency (features shifted later, zero-filled)."""
+        if not (self.trial_gain_sd or self.latency_jitter_s):
+            return features
+        gain = np.exp(rng.normal(0, self.trial_gain_sd) - self.trial_gain_sd**2) if self.trial_gain_sd else 1.0
+        shift = round(rng.normal(0, self.latency_jitter_s) * sfreq) if self.latency_jitter_s else 0
+        out = np.zeros_like(features)
+        if shift >= 0:
+            out[:, shift:] = features[:, : features.shape[1] - shift]
+        else:
+            out[:, :shift] = features[:, -shift:]
+        return gain * out
+
+
 @dataclass
 class SubjectModel:
     """Everything that makes one synthetic subject's EEG; saved in the ground truth."""
@@ -71,9 +119,13 @@ class SubjectModel:
     snr: float
     gain: float = 1.0  # g, set by calibrate_gain
     noise_uv: float = 10.0
+    noise_modulation: float = 0.0  # Realism.noise_modulation
+    sensor_noise: float = 0.1  # Realism.sensor_noise
 
     @classmethod
-    def random(cls, ch_names: list[str], sfreq: float, snr: float, rng: np.random.Generator) -> SubjectModel:
+    def random(cls, ch_names: list[str], sfreq: float, snr: float, rng: np.random.Generator,
+               realism: Realism | None = None) -> SubjectModel:
+        realism = realism or Realism()
         pos = channel_positions(ch_names, rng)
         lags = np.arange(int(LAGS_S * sfreq)) / sfreq
         kernels = []
@@ -90,7 +142,7 @@ class SubjectModel:
             c = cpos[centres[rng.integers(len(centres))]]
             a = _blob(pos, c, rng.uniform(0.04, 0.07)) * rng.choice([-1, 1])
             patterns.append(a / np.linalg.norm(a))
-        n_src = 16
+        n_src = realism.noise_sources
         mixing = np.stack([_blob(pos, pos[rng.integers(len(pos))], rng.uniform(0.03, 0.08)) for _ in range(n_src)],
                           axis=1) * rng.normal(size=n_src)
         mixing /= np.sqrt((mixing**2).sum(axis=1, keepdims=True))
@@ -98,6 +150,7 @@ class SubjectModel:
             ch_names=list(ch_names), sfreq=sfreq, kernels=np.asarray(kernels), patterns=np.asarray(patterns),
             noise_mixing=mixing, alpha_pattern=_blob(pos, cpos["Oz"], 0.06),
             blink_pattern=_blob(pos, cpos["Fpz"], 0.035), mains_uv=rng.uniform(2, 15, size=len(ch_names)), snr=snr,
+            noise_modulation=realism.noise_modulation, sensor_noise=realism.sensor_noise,
         )
 
     # -- the three parts of the model -------------------------------------------------------------------------
@@ -122,12 +175,21 @@ class SubjectModel:
         return out * 1e-6 * self.noise_uv
 
     def neural_noise(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        pink = self.noise_mixing @ _pink(self.noise_mixing.shape[1], n, self.sfreq, rng)
+        n_channels, n_sources = self.noise_mixing.shape
+        pink = _pink_mixed(self.noise_mixing, n, self.sfreq, rng) if n_sources > n_channels else \
+            self.noise_mixing @ _pink(n_sources, n, self.sfreq, rng)
         t = np.arange(n) / self.sfreq
         burst = sosfiltfilt(butter(2, 0.5, fs=self.sfreq, output="sos"), rng.normal(size=n))
         burst = np.clip(burst / burst.std() - 0.5, 0, None)
         alpha = burst * np.sin(2 * np.pi * (10 + 0.5 * np.sin(2 * np.pi * 0.05 * t)) * t)
-        noise = pink + 1.5 * np.outer(self.alpha_pattern, alpha) + 0.1 * rng.normal(size=(len(self.ch_names), n))
+        noise = pink + 1.5 * np.outer(self.alpha_pattern, alpha) + \
+            self.sensor_noise * rng.normal(size=(len(self.ch_names), n))
+        if self.noise_modulation:
+            # circular low-pass in the frequency domain: a 0.05 Hz filtfilt has edge transients of 20 SD
+            spec = np.fft.rfft(rng.normal(size=n))
+            spec[np.fft.rfftfreq(n, 1 / self.sfreq) > 0.05] = 0
+            slow = np.fft.irfft(spec, n=n)
+            noise *= np.exp(self.noise_modulation * slow / slow.std() - self.noise_modulation**2)
         return noise * 1e-6 * self.noise_uv
 
     def artefacts(self, n: int, rng: np.random.Generator) -> np.ndarray:

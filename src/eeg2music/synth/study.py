@@ -11,7 +11,7 @@ from __future__ import annotations
 import csv
 import json
 import shutil
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import mne
@@ -21,7 +21,7 @@ from tqdm import tqdm
 
 from eeg2music.io.bcmi import bcmi_clip_list
 from eeg2music.synth.ceiling import long_stimulus, oracle_ceiling
-from eeg2music.synth.forward import SubjectModel
+from eeg2music.synth.forward import Realism, SubjectModel
 from eeg2music.synth.music import Clip, piano_clip
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -44,6 +44,8 @@ class SynthConfig:
     sfreq: float = 1000.0
     iti_s: float = 3.0
     template_dir: Path = TEMPLATES
+    realism: Realism = field(default_factory=Realism)
+    name: str | None = None  # the root's folder name under ``out`` (one style only); default: the style
 
 
 def read_tsv(path: Path) -> list[dict[str, str]]:
@@ -140,9 +142,32 @@ def _other_channels(style: str, name: str, ch_type: str, n: int, sfreq: float, t
     return x
 
 
+def write_run(style: str, stem: Path, channels: list[dict[str, str]], model: SubjectModel, feats: np.ndarray,
+              spans: list[tuple[int, int, str, tuple[int, ...]]], template: Path, rng: np.random.Generator) -> None:
+    """One run's EDF (simulated EEG, the other channels with their encodings) and its copied sidecars."""
+    eeg = model.simulate(feats, rng)
+    eeg_names = [c["name"] for c in channels if c["type"] == "EEG"]
+    n = feats.shape[1]
+    data = np.zeros((len(channels), n))
+    ch_types = []
+    for i, ch in enumerate(channels):
+        if ch["type"] == "EEG":
+            data[i] = eeg[eeg_names.index(ch["name"])]
+            ch_types.append("eeg")
+        else:
+            data[i] = _other_channels(style, ch["name"], ch["type"], n, model.sfreq, spans, rng)
+            ch_types.append("ecg" if ch["type"] == "ECG" else "misc")
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    raw = mne.io.RawArray(data, mne.create_info([c["name"] for c in channels], model.sfreq, ch_types),
+                          verbose="error")
+    mne.export.export_raw(f"{stem}_eeg.edf", raw, fmt="edf", overwrite=True, verbose="error")
+    for suffix in ("channels.tsv", "eeg.json", "events.json"):
+        shutil.copy(template / suffix, f"{stem}_{suffix}")
+
+
 def write_dataset(style: str, cfg: SynthConfig, rng: np.random.Generator, progress: tqdm | None = None) -> Path:
     """One BIDS dataset shaped like ``style``; returns its root."""
-    root = cfg.out / style
+    root = cfg.out / (cfg.name or style)
     template = cfg.template_dir / style
     channels = read_tsv(template / "channels.tsv")
     eeg_names = [c["name"] for c in channels if c["type"] == "EEG"]
@@ -174,9 +199,10 @@ def write_dataset(style: str, cfg: SynthConfig, rng: np.random.Generator, progre
         sub = f"{s:02d}"
         participants.append({"participant_id": f"sub-{sub}", "age": int(rng.integers(19, 40)),
                              "sex": rng.choice(["F", "M"])})
-        model = SubjectModel.random(eeg_names, cfg.sfreq, cfg.snr, rng)
+        realism = cfg.realism
+        model = SubjectModel.random(eeg_names, cfg.sfreq, realism.subject_snr(cfg.snr, rng), rng, realism)
         model.calibrate_gain(long_stimulus(model, 120, 8000, rng), rng)
-        ceiling = oracle_ceiling(model, rng) if cfg.snr > 0 else 0.0
+        ceiling = oracle_ceiling(model, rng, realism=realism) if cfg.snr > 0 else 0.0
         truth_subjects[sub] = {
             "gain": model.gain, "snr": model.snr, "ceiling_r_envelope_100hz": ceiling,
             "trf_lags_s": (np.arange(model.kernels.shape[1]) / cfg.sfreq).round(4).tolist(),
@@ -197,28 +223,11 @@ def write_dataset(style: str, cfg: SynthConfig, rng: np.random.Generator, progre
                 clip = clips[name]
                 start = round(t * cfg.sfreq)
                 m = int(cfg.trial_s * cfg.sfreq)
-                feats[:, start:start + m] = model.stimulus_features(clip.audio, clip.sfreq, clip.onsets_s,
-                                                                    clip.velocities, m)
+                drive = model.stimulus_features(clip.audio, clip.sfreq, clip.onsets_s, clip.velocities, m)
+                feats[:, start:start + m] = realism.trial_drive(drive, cfg.sfreq, rng)
                 spans.append((start, start + m, code, states))
-            eeg = model.simulate(feats, rng)
-            data = np.zeros((len(channels), n))
-            ch_types = []
-            for i, ch in enumerate(channels):
-                if ch["type"] == "EEG":
-                    data[i] = eeg[eeg_names.index(ch["name"])]
-                    ch_types.append("eeg")
-                else:
-                    data[i] = _other_channels(style, ch["name"], ch["type"], n, cfg.sfreq, spans, rng)
-                    ch_types.append("ecg" if ch["type"] == "ECG" else "misc")
-            base = tmp / (_eeg_path(style, sub, r) + "_eeg")
-            base.parent.mkdir(parents=True, exist_ok=True)
-            raw = mne.io.RawArray(data, mne.create_info([c["name"] for c in channels], cfg.sfreq, ch_types),
-                                  verbose="error")
-            mne.export.export_raw(str(base) + ".edf", raw, fmt="edf", overwrite=True, verbose="error")
-            stem = str(base)[: -len("_eeg")]
-            shutil.copy(template / "channels.tsv", stem + "_channels.tsv")
-            shutil.copy(template / "eeg.json", stem + "_eeg.json")
-            shutil.copy(template / "events.json", stem + "_events.json")
+            stem = str(tmp / _eeg_path(style, sub, r))
+            write_run(style, Path(stem), channels, model, feats, spans, template, rng)
             write_tsv(Path(stem + "_events.tsv"), _events(style, onsets, run_clips, cfg.trial_s, run_s, rng),
                       ["onset", "duration", "trial_type"])
             for k, (t, (name, code, states)) in enumerate(zip(onsets, run_clips, strict=True)):
@@ -231,7 +240,8 @@ def write_dataset(style: str, cfg: SynthConfig, rng: np.random.Generator, progre
     truth_dir.mkdir(parents=True)
     write_tsv(truth_dir / "trials.tsv", trial_rows, ["subject", "run", "trial", "onset_s", "clip", "code", "states"])
     truth = {
-        "style": style, "snr": cfg.snr, "seed": cfg.seed, "sfreq": cfg.sfreq, "trial_s": cfg.trial_s,
+        "style": style, "snr": cfg.snr, "realism": asdict(cfg.realism), "seed": cfg.seed,
+        "sfreq": cfg.sfreq, "trial_s": cfg.trial_s,
         "forward_model": "see eeg2music.synth.forward; eeg = g*sum_k a_k (h_k * x_k) + noise + artefacts",
         "ceiling_definition": "Pearson r of an oracle ridge backward model (EEG lags 0-400 ms, 1-8 Hz, 100 Hz) "
                               "decoding the 8 Hz low-passed envelope, fitted on 4 min of independent data",
@@ -251,6 +261,8 @@ def write_study(cfg: SynthConfig) -> list[Path]:
     for style in cfg.styles:
         if style not in STYLES:
             raise ValueError(f"unknown synthetic style {style!r}; choose from {', '.join(STYLES)}")
+    if cfg.name and len(cfg.styles) != 1:
+        raise ValueError("a synthetic dataset's own folder name (name) needs exactly one style")
     total = len(cfg.styles) * cfg.n_subjects * cfg.n_runs
     with tqdm(total=total, desc="synth runs", unit="run", disable=None) as bar:
         # Each style has its own random stream, so writing one style alone (one Snakemake job each) gives the same
