@@ -19,6 +19,7 @@
     eeg2music learning-curve  fit and extrapolate a learning curve
     eeg2music study-report    the self-contained study page
     eeg2music calibration-table  the synthetic study's difficulty calibration (docs/calibration.md)
+    eeg2music run-cost    wall time, peak memory and disk of a finished run, per rule
     eeg2music replica-structure  extract a real BCMI dataset's structure for its replica (maintainers)
     eeg2music resume      resubmit a preempted or failed training run (python -m eeg2music.launch starts one)
     eeg2music budget      measure training steps here, project GPU-hours and cost on the real datasets
@@ -111,6 +112,7 @@ COMMANDS = {
     "learning-curve": "eeg2music.evaluate.learning_curve:main",
     "study-report": "eeg2music.evaluate.study_report:main",
     "calibration-table": "eeg2music.evaluate.calibration:main",
+    "run-cost": "eeg2music.evaluate.run_cost:main",
     "replica-structure": "eeg2music.synth.replica:main",
     "resume": "eeg2music.launch:resume_main",
     "budget": "eeg2music.budget.cli:main",

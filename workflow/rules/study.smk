@@ -18,4 +18,5 @@ rule study:
         logs("report/study.log"),
     shell:
         "eeg2music study-report --summary {input.summary} --comparison {params.metrics} "
-        "--baseline {params.baseline} {params.budget} --curves {params.curves} --out {output} > {log} 2>&1"
+        "--baseline {params.baseline} {params.budget} --curves {params.curves} --cost {RESULTS} --out {output} "
+        "> {log} 2>&1"

@@ -23,6 +23,9 @@ from pathlib import Path
 
 from eeg2music.errors import InputError, one_line_errors
 from eeg2music.evaluate.report import STYLE, _table, comparison_table
+from eeg2music.evaluate.run_cost import COLUMNS as COST_COLUMNS
+from eeg2music.evaluate.run_cost import rows as cost_rows
+from eeg2music.evaluate.run_cost import run_cost
 from eeg2music.provenance import stamp_html
 
 
@@ -119,18 +122,31 @@ def curve_section(curves: list[Path]) -> str:
     return "".join(parts)
 
 
+def cost_section(results: Path) -> str:
+    """What this run cost here: for a rehearsal, the measurement the cluster's resources are sized from."""
+    cost = run_cost(results)
+    disk = "; ".join(f"{html.escape(k)}: {v:,.0f} MB" for k, v in cost.disk_mb.items())
+    return ("<h2 id='cost'>5. What this run cost</h2>"
+            f"<p>Elapsed {cost.elapsed_s / 60:.1f} min from the first job's start to the last job's end (before "
+            f"this page); disk: {disk}. Per rule, from Snakemake's benchmark files (wall time summed over jobs, "
+            "the slowest job, peak resident memory of any job):</p>"
+            + _table(COST_COLUMNS, [[html.escape(c) for c in r] for r in cost_rows(cost)], "cost"))
+
+
 def study_page(summary: Path, metrics: dict[str, Path], baseline: str, budget_dir: Path | None,
-               curves: list[Path], out: Path) -> Path:
+               curves: list[Path], out: Path, results: Path | None = None) -> Path:
     sections = [data_section(summary), comparison_section(metrics, baseline)]
     if budget_dir is not None:
         sections.append(budget_section(budget_dir))
     if curves:
         sections.append(curve_section(curves))
+    if results is not None:
+        sections.append(cost_section(results))
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>eeg2music study report</title>{STYLE}"
             "</head><body><h1>eeg2music: are the data and compute enough?</h1>"
             f"<p>Generated {stamp}. Sections: <a href='#data'>data</a> · <a href='#comparison'>models</a> · "
-            "<a href='#budget'>budget</a> · <a href='#learning'>learning curves</a>.</p>"
+            "<a href='#budget'>budget</a> · <a href='#learning'>learning curves</a> · <a href='#cost'>cost</a>.</p>"
             + "".join(sections) + stamp_html() + "</body></html>")
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
@@ -148,10 +164,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--baseline", required=True)
     p.add_argument("--budget", type=Path, help="the budget step's folder (budget.tsv, budget.json, budget.png)")
     p.add_argument("--curves", type=Path, nargs="*", default=[], help="learning curves' curve.json")
+    p.add_argument("--cost", type=Path, help="results/<study>: add what the run cost (benchmark files, disk)")
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args(argv)
     metrics = {k: Path(v) for k, v in (m.split("=", 1) for m in a.comparison)}
-    study_page(a.summary, metrics, a.baseline, a.budget, a.curves, a.out)
+    study_page(a.summary, metrics, a.baseline, a.budget, a.curves, a.out, a.cost)
     print(a.out)
     return 0
 
