@@ -272,9 +272,13 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     assert curve["metrics"]["r_time"]["observed"][-1] == pytest.approx(full["metrics"]["r_time"]["observed"])
     # the study report, rendered by a real browser: every section's table filled and every figure decoded
     shown = render(work / "results/synthetic/report/study.html", tmp_path / "study.png")
-    assert [h for h in shown["headings"] if h[:2] in ("1.", "2.", "3.", "4.")] == [
-        "1. Data", "2. Models on the same splits", "3. Compute budget", "4. Learning curves"]
+    assert [h for h in shown["headings"] if h[:2] in ("1.", "2.", "3.", "4.", "5.")] == [
+        "1. Data", "2. Models on the same splits", "3. Compute budget", "4. Learning curves", "5. What this run cost"]
+    assert "A rehearsal, not a result" not in shown["headings"]
     tables = {t["id"]: t for t in shown["tables"]}
+    benchmarked = {p.relative_to(work / "results/synthetic/benchmarks").parts[0]
+                   for p in (work / "results/synthetic/benchmarks").rglob("*.tsv")}
+    assert tables["cost"]["rows"] == 1 + len(benchmarked) and {"preprocess", "train", "synth"} <= benchmarked
     assert tables["summary"]["rows"] == 1 + 4 and tables["comparison"]["rows"] == 1 + len(cfg["experiments"])
     with open(work / "results/synthetic/summary/summary.tsv") as f:  # the QC table: one row per run of every subject
         assert tables["qc"]["rows"] == 1 + sum(int(r["runs"]) for r in csv.DictReader(f, delimiter="\t"))

@@ -12,11 +12,13 @@ rule study:
         baseline=EVAL.get("baseline", ""),
         budget=f"--budget {RESULTS}/budget" if BUDGET.get("configs") else "",
         curves=" ".join(f"{RESULTS}/learning/{e}/curve.json" for e in LEARNING.get("experiments", [])),
+        rehearsal="--rehearsal" if config.get("rehearse") else "",
     conda:
         "../../envs/eeg2music.yaml"
     log:
         logs("report/study.log"),
     shell:
         "eeg2music study-report --summary {input.summary} --comparison {params.metrics} "
-        "--baseline {params.baseline} {params.budget} --curves {params.curves} --cost {RESULTS} --out {output} "
+        "--baseline {params.baseline} {params.budget} --curves {params.curves} --cost {RESULTS} {params.rehearsal} "
+        "--out {output} "
         "> {log} 2>&1"

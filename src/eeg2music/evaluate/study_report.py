@@ -133,9 +133,20 @@ def cost_section(results: Path) -> str:
             + _table(COST_COLUMNS, [[html.escape(c) for c in r] for r in cost_rows(cost)], "cost"))
 
 
+REHEARSAL_NOTE = (
+    "<h2 id='rehearsal'>A rehearsal, not a result</h2><p>This study ran on replicas of the real datasets: every real "
+    "subject, music run, channel, trial marker and stimulus name and length, with EEG simulated by the forward model "
+    "at a difficulty calibrated so that the linear decoder and Daly's bi-LSTM score as they do on published real "
+    "data (docs/calibration.md), and every model at its CPU size. What it can say: that the whole study runs end to "
+    "end at the real data's size, what each step costs (section 5), and whether a model can learn anything at this "
+    "difficulty from this much data (the learning curves). What it cannot say: how any model does on real EEG, "
+    "whose artefacts, background and responses to music the forward model does not reproduce, nor how the "
+    "full-size models do.</p>")
+
+
 def study_page(summary: Path, metrics: dict[str, Path], baseline: str, budget_dir: Path | None,
-               curves: list[Path], out: Path, results: Path | None = None) -> Path:
-    sections = [data_section(summary), comparison_section(metrics, baseline)]
+               curves: list[Path], out: Path, results: Path | None = None, rehearsal: bool = False) -> Path:
+    sections = ([REHEARSAL_NOTE] if rehearsal else []) + [data_section(summary), comparison_section(metrics, baseline)]
     if budget_dir is not None:
         sections.append(budget_section(budget_dir))
     if curves:
@@ -165,10 +176,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--budget", type=Path, help="the budget step's folder (budget.tsv, budget.json, budget.png)")
     p.add_argument("--curves", type=Path, nargs="*", default=[], help="learning curves' curve.json")
     p.add_argument("--cost", type=Path, help="results/<study>: add what the run cost (benchmark files, disk)")
+    p.add_argument("--rehearsal", action="store_true", help="the study ran on replicas (rehearse=true)")
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args(argv)
     metrics = {k: Path(v) for k, v in (m.split("=", 1) for m in a.comparison)}
-    study_page(a.summary, metrics, a.baseline, a.budget, a.curves, a.out, a.cost)
+    study_page(a.summary, metrics, a.baseline, a.budget, a.curves, a.out, a.cost, a.rehearsal)
     print(a.out)
     return 0
 
