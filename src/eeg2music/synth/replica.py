@@ -17,7 +17,6 @@ import argparse
 import csv
 import json
 import re
-import shutil
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -30,7 +29,15 @@ from eeg2music.io.bcmi import PAIR_GAP_S, STATE_CODES, bcmi_clip_list, by_onset
 from eeg2music.synth.ceiling import long_stimulus, oracle_ceiling
 from eeg2music.synth.forward import SubjectModel
 from eeg2music.synth.music import Clip, piano_clip
-from eeg2music.synth.study import TEMPLATES, SynthConfig, read_tsv, write_run, write_tsv
+from eeg2music.synth.study import (
+    TEMPLATES,
+    SynthConfig,
+    begin_dataset,
+    publish_dataset,
+    read_tsv,
+    write_run,
+    write_tsv,
+)
 
 REPLICA_STYLES = ("ds002725", "ds002722")
 MUSIC_TASKS = {"ds002725": r"genMusic\d+", "ds002722": r"run\d+"}
@@ -125,16 +132,10 @@ def write_replica(kind: str, cfg: SynthConfig, rng: np.random.Generator, progres
     structure = load_structure(kind, cfg.template_dir)
     template = cfg.template_dir / kind
     root = cfg.out / (cfg.name or kind)
-    tmp = root.with_name(root.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    desc = json.loads((template / "dataset_description.json").read_text())
-    desc["Name"] = f"Replica of {kind} (structure real, EEG and audio simulated): {desc['Name'].strip()}"
-    desc["GeneratedBy"] = [{"Name": "eeg2music synth --replica", "Description": "see ground_truth.json"}]
-    (tmp / "dataset_description.json").write_text(json.dumps(desc, indent=4))
-    (tmp / "README").write_text(
-        f"Replica of OpenNeuro {kind} written by `eeg2music synth --replica`: every subject, music run, channel,\n"
-        "trial marker and stimulus name and length of the real dataset; EEG from the forward model. Not real data.\n")
+    tmp = begin_dataset(root, template, f"Replica of {kind} (structure real, EEG and audio simulated)",
+                        f"Replica of OpenNeuro {kind} written by `eeg2music synth --replica`: every subject, music "
+                        "run, channel,\ntrial marker and stimulus name and length of the real dataset; EEG from the "
+                        "forward model. Not real data.\n")
     channels = [{"name": n, "type": t, "units": u} for n, t, u in structure["channels"]]
     if [c["name"] for c in channels] != [r["name"] for r in read_tsv(template / "channels.tsv")]:
         raise ValueError(f"{template / 'channels.tsv'} is not the channel list of {kind}'s structure.json")
@@ -193,10 +194,7 @@ def write_replica(kind: str, cfg: SynthConfig, rng: np.random.Generator, progres
              "hours": structure_hours({"subjects": {s: structure["subjects"][s] for s in keep}}),
              "subjects": truth_subjects}
     (truth_dir / "ground_truth.json").write_text(json.dumps(truth, indent=1))
-    if root.exists():
-        shutil.rmtree(root)
-    tmp.rename(root)
-    return root
+    return publish_dataset(tmp, root)
 
 
 def write_replicas(cfg: SynthConfig, subjects: list[str] | None = None) -> list[Path]:
@@ -204,9 +202,9 @@ def write_replicas(cfg: SynthConfig, subjects: list[str] | None = None) -> list[
     for style in cfg.styles:
         if style not in REPLICA_STYLES:
             raise ValueError(f"no replica of {style!r}; choose from {', '.join(REPLICA_STYLES)}")
-    total = sum(len(load_structure(s, cfg.template_dir)["subjects"][sub]) for s in cfg.styles
-                for sub in (subjects or load_structure(s, cfg.template_dir)["subjects"])
-                if sub in load_structure(s, cfg.template_dir)["subjects"])
+    structures = {s: load_structure(s, cfg.template_dir)["subjects"] for s in cfg.styles}
+    total = sum(len(runs) for st in structures.values() for sub, runs in st.items()
+                if subjects is None or sub in subjects)
     with tqdm(total=total, desc="replica runs", unit="run", disable=None) as bar:
         return [write_replica(s, cfg, np.random.default_rng([cfg.seed, REPLICA_STYLES.index(s), 1]), bar, subjects)
                 for s in cfg.styles]

@@ -142,6 +142,27 @@ def _other_channels(style: str, name: str, ch_type: str, n: int, sfreq: float, t
     return x
 
 
+def begin_dataset(root: Path, template: Path, title: str, readme: str) -> Path:
+    """An empty ``<root>.partial`` with the template's description retitled and a README saying what made it."""
+    tmp = root.with_name(root.name + ".partial")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    desc = json.loads((template / "dataset_description.json").read_text())
+    desc["Name"] = f"{title}: {desc['Name'].strip()}"
+    desc["GeneratedBy"] = [{"Name": "eeg2music synth", "Description": "forward model, see ground_truth.json"}]
+    (tmp / "dataset_description.json").write_text(json.dumps(desc, indent=4))
+    (tmp / "README").write_text(readme)
+    return tmp
+
+
+def publish_dataset(tmp: Path, root: Path) -> Path:
+    """The finished dataset under its final name: a reader never sees a half-written one."""
+    if root.exists():
+        shutil.rmtree(root)
+    tmp.rename(root)
+    return root
+
+
 def write_run(style: str, stem: Path, channels: list[dict[str, str]], model: SubjectModel, feats: np.ndarray,
               spans: list[tuple[int, int, str, tuple[int, ...]]], template: Path, rng: np.random.Generator) -> None:
     """One run's EDF (simulated EEG, the other channels with their encodings) and its copied sidecars."""
@@ -171,17 +192,10 @@ def write_dataset(style: str, cfg: SynthConfig, rng: np.random.Generator, progre
     template = cfg.template_dir / style
     channels = read_tsv(template / "channels.tsv")
     eeg_names = [c["name"] for c in channels if c["type"] == "EEG"]
-    tmp = root.with_name(root.name + ".partial")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-
-    desc = json.loads((template / "dataset_description.json").read_text())
-    desc["Name"] = f"Synthetic study shaped like {style}: {desc['Name'].strip()}"
-    desc["GeneratedBy"] = [{"Name": "eeg2music synth", "Description": "forward model, see ground_truth.json"}]
-    (tmp / "dataset_description.json").write_text(json.dumps(desc, indent=4))
-    (tmp / "README").write_text(
-        f"Synthetic EEG/music study written by `eeg2music synth` in the layout of OpenNeuro {style}.\n"
-        "The EEG follows a known forward model (derivatives/ground_truth/ground_truth.json). Not real data.\n")
+    tmp = begin_dataset(root, template, f"Synthetic study shaped like {style}",
+                        f"Synthetic EEG/music study written by `eeg2music synth` in the layout of OpenNeuro {style}.\n"
+                        "The EEG follows a known forward model (derivatives/ground_truth/ground_truth.json). Not real "
+                        "data.\n")
 
     stim_dir = tmp / "stimuli"
     pool = _style_clips(style, cfg, rng)
@@ -250,10 +264,7 @@ def write_dataset(style: str, cfg: SynthConfig, rng: np.random.Generator, progre
         "subjects": truth_subjects,
     }
     (truth_dir / "ground_truth.json").write_text(json.dumps(truth, indent=1))
-    if root.exists():
-        shutil.rmtree(root)
-    tmp.rename(root)
-    return root
+    return publish_dataset(tmp, root)
 
 
 def write_study(cfg: SynthConfig) -> list[Path]:
