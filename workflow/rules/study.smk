@@ -13,12 +13,13 @@ rule study:
         budget=f"--budget {RESULTS}/budget" if BUDGET.get("configs") else "",
         curves=" ".join(f"{RESULTS}/learning/{e}/curve.json" for e in LEARNING.get("experiments", [])),
         rehearsal="--rehearsal" if config.get("rehearse") else "",
+        results=lambda wildcards, output: Path(output[0]).parent.parent,  # results/<study>
     conda:
         "../../envs/eeg2music.yaml"
     log:
         logs("report/study.log"),
     shell:
         "eeg2music study-report --summary {input.summary} --comparison {params.metrics} "
-        "--baseline {params.baseline} {params.budget} --curves {params.curves} --cost {RESULTS} {params.rehearsal} "
+        "--baseline {params.baseline} {params.budget} --curves {params.curves} --cost {params.results} {params.rehearsal} "
         "--out {output} "
         "> {log} 2>&1"

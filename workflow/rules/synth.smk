@@ -8,6 +8,7 @@ rule synth:
     wildcard_constraints:
         name="|".join(SYNTHETIC) or "^$",
     params:
+        out=subpath(output[0], parent=True),
         flags=synth_flags,
     conda:
         "../../envs/eeg2music.yaml"
@@ -16,4 +17,4 @@ rule synth:
     benchmark:
         benchmarks("synth/{name}.tsv")
     shell:
-        "eeg2music synth --out {SYNTH_OUT} --name {wildcards.name} {params.flags} > {log} 2>&1"
+        "eeg2music synth --out {params.out} --name {wildcards.name} {params.flags} > {log} 2>&1"
