@@ -42,6 +42,7 @@ def synth_main(argv: list[str]) -> int:
     from eeg2music.synth.study import STYLES, SynthConfig, write_study
 
     d = SynthConfig(out=Path("data/synthetic"))
+    r = d.realism
     p = argparse.ArgumentParser(prog="eeg2music synth",
                                 description="Write a synthetic study shaped like real OpenNeuro datasets, with a "
                                             "known forward model and ceiling (derivatives/ground_truth).")
@@ -53,13 +54,16 @@ def synth_main(argv: list[str]) -> int:
     p.add_argument("--trial-s", type=float, default=d.trial_s, help="trial (clip) length in seconds")
     p.add_argument("--snr", type=float, default=d.snr,
                    help="power ratio of music-driven EEG to background EEG; 0 makes a null study")
-    p.add_argument("--subject-snr-sd", type=float, default=0.0, help="SD of log SNR across subjects")
-    p.add_argument("--trial-gain-sd", type=float, default=0.0, help="SD of log response gain across trials")
-    p.add_argument("--latency-jitter-s", type=float, default=0.0, help="SD of each trial's response latency (s)")
-    p.add_argument("--noise-modulation", type=float, default=0.0,
+    p.add_argument("--subject-snr-sd", type=float, default=r.subject_snr_sd, help="SD of log SNR across subjects")
+    p.add_argument("--trial-gain-sd", type=float, default=r.trial_gain_sd,
+                   help="SD of log response gain across trials")
+    p.add_argument("--latency-jitter-s", type=float, default=r.latency_jitter_s,
+                   help="SD of each trial's response latency (s)")
+    p.add_argument("--noise-modulation", type=float, default=r.noise_modulation,
                    help="SD of the slowly drifting log amplitude of the background EEG")
-    p.add_argument("--noise-sources", type=int, default=16, help="background sources (its spatial rank)")
-    p.add_argument("--sensor-noise", type=float, default=0.1, help="white sensor noise relative to one source")
+    p.add_argument("--noise-sources", type=int, default=r.noise_sources, help="background sources (its spatial rank)")
+    p.add_argument("--sensor-noise", type=float, default=r.sensor_noise,
+                   help="white sensor noise relative to one source")
     p.add_argument("--replica", action="store_true",
                    help="every subject, run, channel, trial marker and stimulus of the real dataset (its structure "
                         "ships with the package); --subjects, --runs, --trials and --trial-s are then ignored")

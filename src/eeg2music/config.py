@@ -24,7 +24,7 @@ def drop_switched_off(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-REPLICA_KINDS = ("ds002725", "ds002722")  # the datasets eeg2music.synth.replica can stand in for
+REPLICA_KINDS = ("ds002725", "ds002722")  # the datasets eeg2music.synth.replica writes replicas of
 
 
 def rehearse(config: dict[str, Any]) -> dict[str, Any]:

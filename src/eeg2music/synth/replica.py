@@ -25,7 +25,9 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
+from eeg2music.config import REPLICA_KINDS as REPLICA_STYLES
 from eeg2music.io.bcmi import PAIR_GAP_S, STATE_CODES, bcmi_clip_list, by_onset
+from eeg2music.io.readers import DATASETS
 from eeg2music.synth.ceiling import long_stimulus, oracle_ceiling
 from eeg2music.synth.forward import SubjectModel
 from eeg2music.synth.music import Clip, piano_clip
@@ -39,8 +41,6 @@ from eeg2music.synth.study import (
     write_tsv,
 )
 
-REPLICA_STYLES = ("ds002725", "ds002722")
-MUSIC_TASKS = {"ds002725": r"genMusic\d+", "ds002722": r"run\d+"}
 WAV_HEADER_BYTES = 44
 WAV_BYTES_PER_S = 44100 * 2 * 2  # the BCMI clips: 44.1 kHz, stereo, 16 bit
 
@@ -57,7 +57,7 @@ def extract_structure(root: Path, kind: str) -> dict:
     listing = root / "ANNEXED_FILES.tsv"
     with open(listing, newline="") as f:
         sizes = {r["path"]: int(r["size_bytes"]) for r in csv.DictReader(f, delimiter="\t")}
-    task = re.compile(MUSIC_TASKS[kind])
+    task = re.compile(DATASETS[kind].task_pattern)  # the music runs, as the reader picks them
     channels: list[list[str]] = []
     subjects: dict[str, list[dict]] = {}
     for path in sorted(p for p in sizes if p.endswith("_eeg.edf")):
