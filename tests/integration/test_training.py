@@ -174,6 +174,28 @@ def test_resume_mid_epoch_continues_the_random_stream(signal_study, tmp_path, va
     assert all(np.array_equal(x, y) for x, y in zip(rng_a["numpy"], rng_b["numpy"], strict=True))
 
 
+def test_validation_on_a_fixed_draw_of_windows(signal_study, tmp_path):
+    """``val_windows`` validates on that many of the val part's windows: the same ones at every call (so losses
+    compare across validations and resumed runs), all of them from the val part, and all windows without it."""
+    from eeg2music.train.engine import validation_batches
+
+    cfg = load_config(write_config(tmp_path / "c.yaml", val_every=4),
+                      {"data.manifest": str(signal_study[0]), "run_dir": str(tmp_path / "run")})
+    manifest = Manifest.load(signal_study[0])
+
+    def windows() -> list[tuple]:
+        return [(b["meta"]["subject"][i], int(b["meta"]["trial"][i]), float(b["meta"]["start_s"][i]))
+                for b in validation_batches(cfg, manifest) for i in range(len(b["meta"]["trial"]))]
+
+    every = windows()
+    cfg.val_windows = 5
+    drawn = windows()
+    assert len(every) > 5 and len(drawn) == 5 and len(set(drawn)) == 5
+    assert set(drawn) <= set(every) and drawn == windows()
+    cfg.val_windows = len(every) + 10
+    assert windows() == every
+
+
 def torchrun_cmd(config: Path, run_dir: Path, manifest: Path) -> list[str]:
     from eeg2music.train.engine import TORCHRUN_SIGNALS
 

@@ -64,6 +64,7 @@ class TrainConfig:
     ckpt_every: int = 200
     val_every: int = 0  # validation loss on the split's val part every N steps (0 = off); best.pt keeps the best
     patience: int = 0  # stop after this many validations without improvement (0 = never early)
+    val_windows: int = 0  # validate on this many of the val part's windows, a fixed seeded draw (0 = all of them)
     log_every: int = 10
     keep_checkpoints: int = 3
     seed: int = 0
@@ -103,6 +104,7 @@ def check(cfg: TrainConfig, source: str) -> TrainConfig:
                             ("ckpt_every", cfg.ckpt_every, cfg.ckpt_every > 0),
                             ("val_every", cfg.val_every, cfg.val_every >= 0),
                             ("patience", cfg.patience, cfg.patience >= 0),
+                            ("val_windows", cfg.val_windows, cfg.val_windows >= 0),
                             ("optim.lr", cfg.optim.lr, cfg.optim.lr > 0),
                             ("optim.schedule", cfg.optim.schedule, cfg.optim.schedule in ("cosine", "constant"))):
         if not ok:
@@ -119,7 +121,7 @@ SIZE_KEYS = frozenset({
     "model.layers", "model.channels", "model.cycle", "model.hidden", "model.embed_dim", "model.depth",
     "model.num_heads", "model.head_dim", "model.encoder_channels", "model.cond_dim", "model.eegpt.last_k",
     "data.window_s", "data.hop_s", "data.audio_rate", "data.num_workers",
-    "batch_size", "max_steps", "ckpt_every", "val_every", "patience", "log_every",
+    "batch_size", "max_steps", "ckpt_every", "val_every", "val_windows", "patience", "log_every",
     "optim.lr", "optim.warmup_steps",
 })
 # What a model started from a mel vocoder's run takes from it (DiffWave's network), and what the joint model takes

@@ -26,7 +26,7 @@ import numpy as np
 import torch
 import yaml
 from torch.nn.parallel import DistributedDataParallel as DDP
-from torch.utils.data import DataLoader
+from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 
 from eeg2music.data.audit import check_split
@@ -181,12 +181,18 @@ def check_finite_inputs(batch: dict[str, Any], step: int) -> None:
 
 
 def validation_batches(cfg: TrainConfig, manifest: Manifest) -> DataLoader:
-    """The split's val part as fixed windows (no random offsets), in order."""
+    """The split's val part as fixed windows (no random offsets), in order; with ``val_windows`` a fixed draw of
+    that many of them (seeded, the same at every validation and on resume), so validation costs the same whatever
+    the size of the data."""
     data = WindowDataset(manifest, "val", dataclasses.replace(window_config(cfg), random_offset=False),
                          seed=cfg.seed)
     if len(data) == 0:
         raise InputError(cfg.data.manifest, "the split's val part has no windows to validate on",
                          "set val_every: 0, or use a split with a val part")
+    if cfg.val_windows and len(data) > cfg.val_windows:
+        draw = torch.randperm(len(data), generator=torch.Generator().manual_seed(cfg.seed))[:cfg.val_windows]
+        log.info("validation on %d of the val part's %d windows (val_windows)", cfg.val_windows, len(data))
+        data = Subset(data, sorted(draw.tolist()))
     return DataLoader(data, batch_size=cfg.batch_size, shuffle=False, num_workers=cfg.data.num_workers)
 
 
