@@ -42,7 +42,7 @@ def rehearse(config: dict[str, Any]) -> dict[str, Any]:
                   f"rehearse a study of {' and '.join(REPLICA_KINDS)} (config/studies/bcmi.yaml)")
     config["study"] = f"{config['study']}-rehearsal"
     config["size"] = "cpu"
-    config["synth"] = {**r, "replica": True}
+    config["synth"] = {**{k: v for k, v in r.items() if k != "cluster_profile"}, "replica": True}
     config["datasets"] = {name: {**{k: v for k, v in d.items() if k not in ("root", "synthetic")},
                                  "root": f"{r['out']}/{name}", "synthetic": True}
                           for name, d in config["datasets"].items()}

@@ -90,3 +90,6 @@ def test_rehearsal_plans_the_real_study_on_replicas(bcmi_work):
     assert trains and {size for _, size in trains} == {"cpu"}
     paths = set(re.findall(r"(results/[\w-]+)/", out))
     assert paths == {"results/bcmi-rehearsal"} and "data/raw" not in out
+    # the study page sizes the real run's preprocessing jobs from the rehearsal's (the profile it will run with)
+    assert re.search(r"eeg2music study-report .*--rehearsal --size-for cluster/wcss/config\.yaml", out)
+    assert "--size-for" not in re.search(r"eeg2music synth .*", out).group(0)

@@ -12,7 +12,9 @@ rule study:
         baseline=EVAL.get("baseline", ""),
         budget=f"--budget {RESULTS}/budget" if BUDGET.get("configs") else "",
         curves=" ".join(f"{RESULTS}/learning/{e}/curve.json" for e in LEARNING.get("experiments", [])),
-        rehearsal="--rehearsal" if config.get("rehearse") else "",
+        rehearsal=(f"--rehearsal --size-for {config['rehearsal']['cluster_profile']}"
+                   if config.get("rehearse") and config["rehearsal"].get("cluster_profile") else
+                   "--rehearsal" if config.get("rehearse") else ""),
         results=lambda wildcards, output: Path(output[0]).parent.parent,  # results/<study>
     conda:
         "../../envs/eeg2music.yaml"

@@ -4,15 +4,22 @@ Every rule writes ``results/<study>/benchmarks/<rule>/….tsv`` (wall seconds, p
 after a run the cost per rule, the slowest jobs and the elapsed time (first job start to last job end, from the
 files' times) can be read back without a profiler. The rehearsal (README, "Rehearse the real study") reports these
 in its study page; ``eeg2music run-cost`` prints them as Markdown for the docs.
+
+A rehearsal's replicas hold every real subject's runs at their real lengths, so its preprocessing jobs are what the
+real subjects cost: :func:`preprocess_resources` turns them into the cluster profile's ``preprocess`` resources
+(with margins for a slower core and a shared file system) and says whether the profile grants them.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import math
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+
+import yaml
 
 from eeg2music.errors import InputError, one_line_errors
 
@@ -96,10 +103,77 @@ def markdown(cost: RunCost) -> str:
     return "\n".join(lines) + "\n"
 
 
+TIME_MARGIN = 3.0  # a cluster core may be slower than this machine's, and the stores go to a shared file system
+MEMORY_MARGIN = 1.5
+
+
+@dataclass
+class PreprocessCost:
+    subjects: int
+    s_per_eeg_hour: float  # the slowest subject's wall time per hour of its EEG
+    slowest: tuple[str, float, float]  # (dataset/sub-XX, wall s, EEG hours)
+    peak_mb: tuple[str, float]  # (dataset/sub-XX, peak resident MB)
+    runtime_min: int  # what the profile should grant one preprocessing job
+    mem_mb: int
+
+
+def preprocess_cost(results: Path) -> PreprocessCost:
+    """Each preprocessed subject's wall time and peak memory (benchmark files) against its hours of EEG (the
+    summary), and the resources one job needs: the worst subject's, with margins, in whole 5 min / 1000 MB."""
+    summary = results / "summary" / "summary.tsv"
+    if not summary.exists():
+        raise InputError(summary, "no preprocessing summary", "run the workflow's summary rule first")
+    with summary.open(newline="") as f:
+        hours = {f"{r['dataset']}/sub-{r['subject']}": float(r["hours_eeg"]) for r in csv.DictReader(f, delimiter="\t")}
+    jobs = {j.name: j for j in read_jobs(results / "benchmarks") if j.rule == "preprocess" and j.name in hours}
+    if not jobs:
+        raise InputError(results / "benchmarks" / "preprocess", "no benchmark file of a summarised subject",
+                         "run preprocessing through the workflow (each job writes one)")
+    slow = max(jobs.values(), key=lambda j: j.wall_s / max(hours[j.name], 1e-9))
+    longest = max(jobs.values(), key=lambda j: j.wall_s)
+    biggest = max(jobs.values(), key=lambda j: j.peak_rss_mb)
+    runtime = 5 * math.ceil(TIME_MARGIN * longest.wall_s / 60 / 5)
+    mem = 1000 * math.ceil(MEMORY_MARGIN * biggest.peak_rss_mb / 1000)
+    return PreprocessCost(len(jobs), slow.wall_s / max(hours[slow.name], 1e-9),
+                          (longest.name, longest.wall_s, hours[longest.name]), (biggest.name, biggest.peak_rss_mb),
+                          max(runtime, 5), max(mem, 1000))
+
+
+def profile_grants(profile: Path, rule: str = "preprocess") -> dict[str, float]:
+    """``runtime`` (min) and ``mem_mb`` a Snakemake profile gives one job of ``rule`` (its set-resources over its
+    default-resources)."""
+    values = yaml.safe_load(profile.read_text()) or {}
+    granted = dict(values.get("default-resources") or {}) | dict((values.get("set-resources") or {}).get(rule) or {})
+    return {k: float(granted[k]) for k in ("runtime", "mem_mb") if k in granted}
+
+
+def preprocess_advice(cost: PreprocessCost, profile: Path | None) -> list[list[str]]:
+    """Rows: resource, measured (worst subject), needed (with margin), what ``profile`` grants and the verdict."""
+    granted = profile_grants(profile) if profile is not None and profile.exists() else {}
+    rows = []
+    for key, measured, needed in (("runtime", f"{cost.slowest[1] / 60:.1f} min ({cost.slowest[0]}, "
+                                   f"{cost.slowest[2]:.2f} h of EEG)", cost.runtime_min),
+                                  ("mem_mb", f"{cost.peak_mb[1]:,.0f} MB ({cost.peak_mb[0]})", cost.mem_mb)):
+        have = granted.get(key)
+        verdict = ("—" if have is None else "enough" if have >= needed else f"too little: set {key}: {needed}")
+        rows.append([key, measured, str(needed), "—" if have is None else f"{have:g}", verdict])
+    return rows
+
+
+ADVICE_COLUMNS = ["resource", "measured (worst subject)", "one job needs", "profile grants", "verdict"]
+
+
 @one_line_errors
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="eeg2music run-cost", description=__doc__.split("\n\n")[0])
     p.add_argument("--results", type=Path, required=True, help="results/<study>")
+    p.add_argument("--profile", type=Path, help="also size preprocessing for this cluster profile's config.yaml")
     a = p.parse_args(argv)
     sys.stdout.write(markdown(run_cost(a.results)))
+    if a.profile is not None:
+        cost = preprocess_cost(a.results)
+        sys.stdout.write(f"\nPreprocessing: {cost.subjects} subjects, at most {cost.s_per_eeg_hour:.0f} s per hour of "
+                         f"EEG. For {a.profile} (margins: time ×{TIME_MARGIN:g}, memory ×{MEMORY_MARGIN:g}):\n\n"
+                         "| " + " | ".join(ADVICE_COLUMNS) + " |\n" + "|" + "---|" * len(ADVICE_COLUMNS) + "\n"
+                         + "".join("| " + " | ".join(r) + " |\n" for r in preprocess_advice(cost, a.profile)))
     return 0

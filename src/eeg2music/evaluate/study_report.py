@@ -23,9 +23,16 @@ from pathlib import Path
 
 from eeg2music.errors import InputError, one_line_errors
 from eeg2music.evaluate.report import STYLE, _table, comparison_table
+from eeg2music.evaluate.run_cost import (
+    ADVICE_COLUMNS,
+    MEMORY_MARGIN,
+    TIME_MARGIN,
+    preprocess_advice,
+    preprocess_cost,
+    run_cost,
+)
 from eeg2music.evaluate.run_cost import COLUMNS as COST_COLUMNS
 from eeg2music.evaluate.run_cost import rows as cost_rows
-from eeg2music.evaluate.run_cost import run_cost
 from eeg2music.provenance import stamp_html
 
 
@@ -122,15 +129,25 @@ def curve_section(curves: list[Path]) -> str:
     return "".join(parts)
 
 
-def cost_section(results: Path) -> str:
-    """What this run cost here: for a rehearsal, the measurement the cluster's resources are sized from."""
+def cost_section(results: Path, size_for: Path | None = None) -> str:
+    """What this run cost here: for a rehearsal, the measurement the cluster's resources are sized from (with
+    ``size_for``, the profile whose preprocessing resources are checked against it)."""
     cost = run_cost(results)
     disk = "; ".join(f"{html.escape(k)}: {v:,.0f} MB" for k, v in cost.disk_mb.items())
-    return ("<h2 id='cost'>5. What this run cost</h2>"
+    page = ("<h2 id='cost'>5. What this run cost</h2>"
             f"<p>Elapsed {cost.elapsed_s / 60:.1f} min from the first job's start to the last job's end (before "
             f"this page); disk: {disk}. Per rule, from Snakemake's benchmark files (wall time summed over jobs, "
             "the slowest job, peak resident memory of any job):</p>"
             + _table(COST_COLUMNS, [[html.escape(c) for c in r] for r in cost_rows(cost)], "cost"))
+    if size_for is None:
+        return page
+    pre = preprocess_cost(results)
+    return (page + f"<h3>Preprocessing on the cluster ({html.escape(str(size_for))})</h3><p>{pre.subjects} "
+            f"subjects preprocessed, at most {pre.s_per_eeg_hour:.0f} s per hour of EEG on this machine. One "
+            f"preprocessing job needs the worst subject's time ×{TIME_MARGIN:g} (a cluster core may be slower, the "
+            f"stores go to a shared file system) and its peak memory ×{MEMORY_MARGIN:g}:</p>"
+            + _table(ADVICE_COLUMNS, [[html.escape(c) for c in r] for r in preprocess_advice(pre, size_for)],
+                     "preprocess-resources"))
 
 
 REHEARSAL_NOTE = (
@@ -145,14 +162,15 @@ REHEARSAL_NOTE = (
 
 
 def study_page(summary: Path, metrics: dict[str, Path], baseline: str, budget_dir: Path | None,
-               curves: list[Path], out: Path, results: Path | None = None, rehearsal: bool = False) -> Path:
+               curves: list[Path], out: Path, results: Path | None = None, rehearsal: bool = False,
+               size_for: Path | None = None) -> Path:
     sections = ([REHEARSAL_NOTE] if rehearsal else []) + [data_section(summary), comparison_section(metrics, baseline)]
     if budget_dir is not None:
         sections.append(budget_section(budget_dir))
     if curves:
         sections.append(curve_section(curves))
     if results is not None:
-        sections.append(cost_section(results))
+        sections.append(cost_section(results, size_for))
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     page = (f"<!doctype html><html><head><meta charset='utf-8'><title>eeg2music study report</title>{STYLE}"
             "</head><body><h1>eeg2music: are the data and compute enough?</h1>"
@@ -177,10 +195,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--curves", type=Path, nargs="*", default=[], help="learning curves' curve.json")
     p.add_argument("--cost", type=Path, help="results/<study>: add what the run cost (benchmark files, disk)")
     p.add_argument("--rehearsal", action="store_true", help="the study ran on replicas (rehearse=true)")
+    p.add_argument("--size-for", type=Path, help="a cluster profile's config.yaml: check its preprocessing resources "
+                   "against this run's (with --cost)")
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args(argv)
     metrics = {k: Path(v) for k, v in (m.split("=", 1) for m in a.comparison)}
-    study_page(a.summary, metrics, a.baseline, a.budget, a.curves, a.out, a.cost, a.rehearsal)
+    study_page(a.summary, metrics, a.baseline, a.budget, a.curves, a.out, a.cost, a.rehearsal, a.size_for)
     print(a.out)
     return 0
 
