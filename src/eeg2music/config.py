@@ -17,10 +17,16 @@ from eeg2music.errors import InputError
 
 def drop_switched_off(config: dict[str, Any]) -> dict[str, Any]:
     """Remove the experiments and datasets a study sets to null (``experiments: {unet_control: null}``): Snakemake
-    merges a study over the defaults key by key, so null is how a study leaves one out."""
+    merges a study over the defaults key by key, so null is how a study leaves one out. A floor (kind prior_only)
+    goes with the model it is the floor of."""
     for block in ("experiments", "datasets"):
         if isinstance(config.get(block), dict):
             config[block] = {name: value for name, value in config[block].items() if value is not None}
+    experiments = config.get("experiments")
+    if isinstance(experiments, dict):
+        orphan = [name for name, e in experiments.items()
+                  if isinstance(e, dict) and e.get("kind") == "prior_only" and e.get("of") not in experiments]
+        config["experiments"] = {name: e for name, e in experiments.items() if name not in orphan}
     return config
 
 
@@ -98,7 +104,8 @@ def cross_check(config: dict[str, Any], source: str = "config/config.yaml") -> N
                   "subject", "use at most one fold per run (synth.n_runs)")
     experiments = config.get("experiments", {})
     for name, exp in experiments.items():
-        needs = {"train": ("config",), "chain": ("encoder", "vocoder"), "linear": ()}[exp["kind"]]
+        needs = {"train": ("config",), "chain": ("encoder", "vocoder"), "linear": (),
+                 "prior_only": ("of", "eeg")}[exp["kind"]]
         for key in needs:
             if key not in exp:
                 _fail(source, f"experiments.{name}", f"kind {exp['kind']} needs {key!r}",
@@ -116,6 +123,14 @@ def cross_check(config: dict[str, Any], source: str = "config/config.yaml") -> N
             if bool(partner.get("per_participant")) != bool(exp.get("per_participant")):
                 _fail(source, f"experiments.{name}.{key}", f"{other!r} is trained per participant and {name!r} is "
                       "not, or the other way round", "give both the same per_participant")
+        if exp["kind"] == "prior_only":
+            model = experiments.get(exp["of"], {})
+            if model.get("kind") not in ("train", "chain") or model.get("split") != exp["split"]:
+                _fail(source, f"experiments.{name}.of", f"{exp['of']!r} is not a trained or chained experiment on "
+                      "the same split", "name the generative experiment this is the floor of, with its split")
+            if model.get("per_participant"):
+                _fail(source, f"experiments.{name}.of", f"{exp['of']!r} is trained per participant",
+                      "give prior-only floors to the pooled generative experiments")
     if experiments:
         baseline = config.get("evaluate", {}).get("baseline")
         if baseline is not None and baseline not in experiments:

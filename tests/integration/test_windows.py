@@ -172,3 +172,50 @@ def test_a_damaged_chunk_is_one_line_naming_store_array_and_chunk(stores, tmp_pa
     line = str(err.value)
     assert str(store) in line and "array eeg/256: chunk 1/0/0 " in line and "rerun this subject's preprocessing" in line
     assert "\n" not in line
+
+
+@pytest.fixture(scope="module")
+def by_run(stores, tmp_path_factory):
+    """Daly's split (fold 0): each participant's test part is a whole run, several trials."""
+    m = make_split([StoreInfo.read(p) for p in stores], "cv-by-run", fold=0, n_folds=2)
+    return Manifest.load(m.save(tmp_path_factory.mktemp("by_run") / "m.json"))
+
+
+def test_prior_only_inputs_replace_the_eeg_only(by_run):
+    """The generative floor's inputs over real stores: ``zeros`` zeroes the EEG; ``other-trial`` gives each test trial
+    the EEG of another of the same participant's test trials (each trial's EEG given to exactly one other, cropped or
+    zero-padded to the length); the targets and meta stay the trial's own."""
+    from eeg2music.decode.prior_only import eeg_replacer, other_trials
+
+    ds = WindowDataset(by_run, "test", WindowConfig(rate=100, targets=("envelope",), whole_trial=True))
+    partner = other_trials(ds)
+    assert sorted(partner) == list(range(len(ds))) and all(p != i for i, p in enumerate(partner))
+    subject = [(ds.entries[o].dataset, ds.entries[o].subject) for o in ds.owners]
+    assert all(subject[p] == subject[i] for i, p in enumerate(partner))
+    zeros, other = eeg_replacer(ds, "zeros"), eeg_replacer(ds, "other-trial")
+    for i in range(len(ds)):
+        item = ds[i]
+        z, o = zeros(i, item), other(i, item)
+        assert not z["eeg"].any() and z["eeg"].shape == item["eeg"].shape
+        given = ds[partner[i]]["eeg"]
+        n = min(given.shape[-1], item["eeg"].shape[-1])
+        assert o["eeg"].shape == item["eeg"].shape and torch.equal(o["eeg"][..., :n], given[..., :n])
+        assert not o["eeg"][..., n:].any()
+        assert torch.equal(o["envelope"], item["envelope"]) and o["meta"] == item["meta"]
+    assert eeg_replacer(ds, "as-recorded")(0, ds[0]) is not None
+    with pytest.raises(InputError, match="unknown EEG input"):
+        eeg_replacer(ds, "noise")
+
+
+def test_prior_only_other_trial_needs_two_trials_per_participant(by_run, tmp_path):
+    from eeg2music.decode.prior_only import other_trials
+
+    m = by_run
+    lone = m.part("test")[0]
+    seen = [e for e in m.part("test") if (e.dataset, e.subject) == (lone.dataset, lone.subject)]
+    assert len(seen) > 1
+    m.entries = [e for e in m.entries if e.part != "test" or e is lone or e not in seen]
+    ds = WindowDataset(Manifest.load(m.save(tmp_path / "m.json")), "test",
+                       WindowConfig(rate=100, targets=("envelope",), whole_trial=True))
+    with pytest.raises(InputError, match=f"{lone.dataset} sub-{lone.subject} has one trial in this part"):
+        other_trials(ds)

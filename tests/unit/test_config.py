@@ -50,6 +50,11 @@ def test_a_study_leaves_an_experiment_out_with_null():
     cfg = drop_switched_off(merge(CONFIG, {"experiments": {"unet_control": None}}))
     assert "unet_control" not in cfg["experiments"] and "bilstm_daly" in cfg["experiments"]
     check_config(cfg, SCHEMA)
+    # a model's floors go with it; the other model's stay
+    cfg = drop_switched_off(merge(CONFIG, {"experiments": {"diffwave_eeg": None}}))
+    floors = {e: x["of"] for e, x in cfg["experiments"].items() if x["kind"] == "prior_only"}
+    assert floors and set(floors.values()) == {"eegpt_diffwave"}
+    check_config(cfg, SCHEMA)
 
 
 @pytest.mark.parametrize(("path", "new", "message"), [
@@ -85,6 +90,23 @@ def test_experiment_kinds_need_their_keys_and_partners():
     chain = next(e for e, x in cfg["experiments"].items() if x["kind"] == "chain")
     cfg["experiments"][chain]["vocoder"] = "linear_trf"
     with pytest.raises(InputError, match=rf"experiments\.{chain}\.vocoder: 'linear_trf' is not another trained"):
+        check_config(cfg, SCHEMA)
+
+
+def test_a_floor_names_a_generative_model_on_its_split():
+    """kind prior_only: `of` must be a trained or chained experiment on the same split, pooled; `eeg` a known input."""
+    floor = next(e for e, x in CONFIG["experiments"].items() if x["kind"] == "prior_only")
+    for changes, message in (({"of": "linear_trf"}, rf"{floor}\.of: 'linear_trf' is not a trained or chained"),
+                             ({"split": "leave-subject-out"}, rf"{floor}\.of: .* on the same split"),
+                             ({"eeg": "noise"}, rf"experiments\.{floor}\.eeg: 'noise' is not one of")):
+        with pytest.raises(InputError, match=message):
+            check_config(merge(CONFIG, {"experiments": {floor: changes}}), SCHEMA)
+    cfg = copy.deepcopy(CONFIG)
+    del cfg["experiments"][floor]["of"]
+    with pytest.raises(InputError, match=rf"experiments\.{floor}: kind prior_only needs 'of'"):
+        check_config(cfg, SCHEMA)
+    cfg = merge(CONFIG, {"experiments": {floor: {"of": "bilstm_daly"}, "bilstm_daly": {"per_participant": True}}})
+    with pytest.raises(InputError, match=rf"{floor}\.of: 'bilstm_daly' is trained per participant"):
         check_config(cfg, SCHEMA)
 
 

@@ -222,6 +222,23 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     generated = sf.read(str(wavs[0]))[0] if "sample" in wavs[0].name else sf.read(str(wavs[1]))[0]
     assert np.isfinite(generated).all() and generated.std() > 0
     assert "unet_control" in report and "diffwave_vocoder" in report
+    # the generative models' floors: their own weights and sampler, EEG replaced; their own table, and each model's
+    # row says whether it beats each of its floors (paired across subjects)
+    floors = {e: c for e, c in cfg["experiments"].items() if c["kind"] == "prior_only"}
+    assert {c["of"] for c in floors.values()} == {"diffwave_eeg", "eegpt_diffwave"}
+    assert {c["eeg"] for c in floors.values()} == {"zeros", "other-trial"}
+    for name, c in floors.items():
+        floor = json.loads((work / f"results/synthetic/evaluate/{name}/metrics.json").read_text())
+        model = json.loads((work / f"results/synthetic/evaluate/{c['of']}/metrics.json").read_text())
+        assert floor["n_trials"] == model["n_trials"]
+        log = (work / f"logs/synthetic/{'predict' if c['of'] == 'diffwave_eeg' else 'decode_chain'}/{name}"
+               "/cv-by-run/fold-0.log")
+        assert log.exists()
+        row = re.search(rf"<tr><td>{c['of']}</td>.*?</tr>", report, re.S).group(0)
+        assert re.search(rf"{name}: Δ [-+]\d\.\d{{3}}, p \d\.\d{{3}} \(n=4\): (beats it|<span class='ns'>does not beat "
+                         "it</span>)", row)
+    floor_table = report[report.index("Floors: the models fed EEG"):]
+    assert all(name in floor_table for name in floors)
     # runs that start from another experiment's run of the same fold (init:): mode 2 from the mel vocoder, stage 4
     # from model A, each after it in the DAG
     for exp, param, source in (("diffwave_eeg", "vocoder_from", "diffwave_vocoder"),
@@ -279,7 +296,10 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     benchmarked = {p.relative_to(work / "results/synthetic/benchmarks").parts[0]
                    for p in (work / "results/synthetic/benchmarks").rglob("*.tsv")}
     assert tables["cost"]["rows"] == 1 + len(benchmarked) and {"preprocess", "train", "synth"} <= benchmarked
-    assert tables["summary"]["rows"] == 1 + 4 and tables["comparison"]["rows"] == 1 + len(cfg["experiments"])
+    floors = {e: c["of"] for e, c in cfg["experiments"].items() if c["kind"] == "prior_only"}
+    assert tables["summary"]["rows"] == 1 + 4
+    assert tables["comparison"]["rows"] == 1 + len(cfg["experiments"]) - len(floors)
+    assert tables["floors"]["rows"] == 1 + len(floors)
     with open(work / "results/synthetic/summary/summary.tsv") as f:  # the QC table: one row per run of every subject
         assert tables["qc"]["rows"] == 1 + sum(int(r["runs"]) for r in csv.DictReader(f, delimiter="\t"))
     assert tables["budget"]["rows"] == len(rows) and tables["curve-linear_trf"]["rows"] == 1 + 2

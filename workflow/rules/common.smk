@@ -122,6 +122,17 @@ LINEAR = [e for e, c in EXPERIMENTS.items() if c["kind"] == "linear"] or ["none"
 CHAINED = [e for e, c in EXPERIMENTS.items() if c["kind"] == "chain"] or ["none"]
 
 
+def decoded_by(exp):
+    """The experiment whose trained model(s) decode ``exp``: itself, or the model a prior-only floor is the floor
+    of (kind prior_only: the same weights and sampler, EEG replaced; eeg2music.decode.prior_only)."""
+    return EXPERIMENTS[exp].get("of", exp)
+
+
+PREDICTED = [e for e in EXPERIMENTS if EXPERIMENTS[decoded_by(e)]["kind"] == "train"] or ["none"]
+CHAIN_DECODED = [e for e in EXPERIMENTS if EXPERIMENTS[decoded_by(e)]["kind"] == "chain"] or ["none"]
+CONTROLS = {e: c["of"] for e, c in EXPERIMENTS.items() if c["kind"] == "prior_only"}
+
+
 def experiment_protocols(exp):
     """The split protocols an experiment trains on: its split, or with ``per_participant: true`` one per-subject
     split of it for every subject ("cv-by-run~ds002725~sub-01"), so one model is trained per participant and fold."""
@@ -184,9 +195,20 @@ def report_targets():
 
 
 def predict_flags(wildcards):
-    """Samples per trial and sampler for generative experiments (ignored by deterministic models)."""
-    e = EXPERIMENTS[wildcards.exp]
-    return f"--samples {e.get('samples', 1)} --steps {e.get('steps', 'fast')}"
+    """Samples per trial and sampler for generative experiments (ignored by deterministic models); a prior-only
+    floor decodes with its model's, and says which EEG replaces the recorded one."""
+    e = EXPERIMENTS[decoded_by(wildcards.exp)]
+    eeg = EXPERIMENTS[wildcards.exp].get("eeg", "as-recorded")
+    return f"--samples {e.get('samples', 1)} --steps {e.get('steps', 'fast')} --eeg {eeg}"
+
+
+def predicted_run(wildcards):
+    """Input function: the final weights that decode this experiment's fold (a floor's are its model's)."""
+    return f"{_fold_run(decoded_by(wildcards.exp), wildcards)}/final.pt"
+
+
+def control_flags():
+    return "--controls " + " ".join(f"{c}={of}" for c, of in CONTROLS.items()) if CONTROLS else ""
 
 
 def is_waveform(exp):
@@ -219,7 +241,7 @@ def chain_run(part):
     """Input function: the final weights of a chain experiment's model A (encoder) or B (vocoder) on this fold."""
 
     def run(wildcards):
-        return f"{_fold_run(EXPERIMENTS[wildcards.exp][part], wildcards)}/final.pt"
+        return f"{_fold_run(EXPERIMENTS[decoded_by(wildcards.exp)][part], wildcards)}/final.pt"
 
     return run
 

@@ -4,14 +4,14 @@
 
 rule predict:
     input:
-        res("train/{exp}/{protocol}/fold-{fold}/final.pt"),
+        predicted_run,
     output:
         res("predictions/{exp}/{protocol}/fold-{fold}.npz"),
     params:
         run_dir=subpath(input[0], parent=True),
         flags=predict_flags,
     wildcard_constraints:
-        exp="|".join(TRAINED),
+        exp="|".join(PREDICTED),
     threads: 2
     conda:
         "../../envs/eeg2music.yaml"
@@ -54,7 +54,7 @@ rule decode_chain:
         vocoder=lambda wildcards, input: Path(input.vocoder).parent,
         flags=predict_flags,
     wildcard_constraints:
-        exp="|".join(CHAINED),
+        exp="|".join(CHAIN_DECODED),
     threads: 2
     conda:
         "../../envs/eeg2music.yaml"

@@ -51,10 +51,11 @@ rule compare:
     params:
         metrics=experiment_metrics(),
         baseline=EVAL.get("baseline", ""),
+        controls=control_flags(),
     conda:
         "../../envs/eeg2music.yaml"
     log:
         logs("report/comparison.log"),
     shell:
         "eeg2music report compare --metrics {params.metrics} --baseline {params.baseline} "
-        "--out {output} > {log} 2>&1"
+        "{params.controls} --out {output} > {log} 2>&1"

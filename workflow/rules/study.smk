@@ -10,6 +10,7 @@ rule study:
     params:
         metrics=experiment_metrics(),
         baseline=EVAL.get("baseline", ""),
+        controls=control_flags(),
         budget=f"--budget {RESULTS}/budget" if BUDGET.get("configs") else "",
         curves=" ".join(f"{RESULTS}/learning/{e}/curve.json" for e in LEARNING.get("experiments", [])),
         rehearsal=(f"--rehearsal --size-for {config['rehearsal']['cluster_profile']}"
@@ -23,5 +24,5 @@ rule study:
     shell:
         "eeg2music study-report --summary {input.summary} --comparison {params.metrics} "
         "--baseline {params.baseline} {params.budget} --curves {params.curves} --cost {params.results} {params.rehearsal} "
-        "--out {output} "
+        "{params.controls} --out {output} "
         "> {log} 2>&1"

@@ -18,12 +18,15 @@ from tqdm import tqdm
 
 from eeg2music.decode.predict import decode_item, decoding_arguments, gather, load_run
 from eeg2music.decode.predictions import trial_key
+from eeg2music.decode.prior_only import eeg_replacer
 from eeg2music.errors import InputError, one_line_errors
 
 
 def chain(encoder_run: Path, vocoder_run: Path, out: Path, part: str = "test", samples: int = 1,
-          steps: str = "fast") -> Path:
+          steps: str = "fast", eeg: str = "as-recorded") -> Path:
+    """``eeg`` other than ``as-recorded`` decodes the chain's floor (:mod:`eeg2music.decode.prior_only`)."""
     a_cfg, encoder, a_data = load_run(encoder_run, part)
+    replace = eeg_replacer(a_data, eeg)
     _b_cfg, vocoder, b_data = load_run(vocoder_run, part, Path(a_cfg.data.manifest))
     if encoder.target != "mel":
         raise InputError(encoder_run, f"model A predicts {encoder.target}, the vocoder needs a log-mel",
@@ -37,7 +40,7 @@ def chain(encoder_run: Path, vocoder_run: Path, out: Path, part: str = "test", s
 
     def decoded():
         for i in tqdm(range(len(a_data)), desc="A → B", unit="trial", disable=None):
-            a_item = a_data[i]
+            a_item = replace(i, a_data[i])
             key = trial_key(a_item["meta"])
             if key not in b_items:
                 raise InputError(vocoder_run, f"has no test trial {key}", "decode A and B on the same split")
@@ -60,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--out", type=Path, required=True)
     decoding_arguments(p)
     a = p.parse_args(argv)
-    chain(a.encoder_run, a.vocoder_run, a.out, a.part, a.samples, a.steps)
+    chain(a.encoder_run, a.vocoder_run, a.out, a.part, a.samples, a.steps, a.eeg)
     return 0
 
 

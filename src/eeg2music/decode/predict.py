@@ -23,6 +23,7 @@ from tqdm import tqdm
 from eeg2music.data.splits import Manifest
 from eeg2music.data.windows import WindowDataset
 from eeg2music.decode.predictions import Predictions
+from eeg2music.decode.prior_only import EEG_INPUTS, eeg_replacer
 from eeg2music.errors import InputError, one_line_errors
 from eeg2music.models import registry
 from eeg2music.preprocess.audio import amplitude_envelope, envelope_from_mel, log_mel
@@ -85,13 +86,18 @@ def gather(decoded: Iterable[tuple[dict[str, np.ndarray], dict]], info: dict) ->
 
 
 def predict(run_dir: Path, out: Path, part: str = "test", manifest: Path | None = None, samples: int = 1,
-            steps: str = "fast") -> Path:
+            steps: str = "fast", eeg: str = "as-recorded") -> Path:
+    """``eeg`` other than ``as-recorded`` decodes the generative floor (:mod:`eeg2music.decode.prior_only`)."""
     cfg, model, data = load_run(run_dir, part, manifest)
+    if eeg != "as-recorded" and getattr(model, "conditioning", None) == "mel":
+        raise InputError(run_dir / "final.pt", f"{cfg.experiment} renders the true log-mel and reads no EEG: "
+                         f"eeg {eeg} would change nothing", "give floors to models that read EEG")
     info = data.data_info()
+    replace = eeg_replacer(data, eeg)
 
     def decoded():
         for i in tqdm(range(len(data)), desc=f"decode {cfg.experiment}", unit="trial", disable=None):
-            item = data[i]
+            item = replace(i, data[i])
             yield decode_item(model, item, info, samples, steps), item["meta"]
 
     with torch.no_grad():
@@ -105,10 +111,12 @@ def _samples(value: str) -> int:
 
 
 def decoding_arguments(p: argparse.ArgumentParser) -> None:
-    """``--part``, ``--samples`` and ``--steps``: shared by every command that decodes a split part."""
+    """``--part``, ``--samples``, ``--steps`` and ``--eeg``: shared by every command that decodes a split part."""
     p.add_argument("--part", default="test", choices=("train", "val", "test"))
     p.add_argument("--samples", type=_samples, default=1, help="waveform models: samples per trial (seeds 0…K-1)")
     p.add_argument("--steps", default="fast", choices=("fast", "full"), help="waveform models: sampler schedule")
+    p.add_argument("--eeg", default="as-recorded", choices=EEG_INPUTS,
+                   help="the model's EEG input: as recorded, or the prior-only floor (zeros, another trial's EEG)")
 
 
 @one_line_errors
@@ -120,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--manifest", type=Path, help="default: the one the model was trained on")
     decoding_arguments(p)
     a = p.parse_args(argv)
-    predict(a.run_dir, a.out, a.part, a.manifest, a.samples, a.steps)
+    predict(a.run_dir, a.out, a.part, a.manifest, a.samples, a.steps, a.eeg)
     return 0
 
 

@@ -217,36 +217,73 @@ def daly_section(summary: dict[str, Any]) -> str:
             + _table(["participant", "rank accuracy", "p", "test trials", "significant"], rows, "daly"))
 
 
-def comparison_table(metrics: dict[str, Path], baseline: str, key: str = "rank_accuracy") -> tuple[str, dict]:
+def pairs(items: list[str]) -> dict[str, str]:
+    """``NAME=VALUE`` arguments → a dict."""
+    bad = [i for i in items if "=" not in i]
+    if bad:
+        raise InputError(None, f"{bad[0]!r} is not NAME=VALUE", "write each as control=model")
+    return dict(i.split("=", 1) for i in items)
+
+
+def _beats(model: dict, floor: dict, key: str) -> str:
+    t = paired_test(model["metrics"][key]["per_subject"], floor["metrics"][key]["per_subject"])
+    verdict = "beats it" if t["mean_difference"] > 0 and t["p"] < 0.05 else "<span class='ns'>does not beat it</span>"
+    return f"Δ {t['mean_difference']:+.3f}, p {t['p']:.3f} (n={t['n_subjects']}): {verdict}"
+
+
+def comparison_table(metrics: dict[str, Path], baseline: str, key: str = "rank_accuracy",
+                     controls: dict[str, str] | None = None) -> tuple[str, dict]:
     """The comparison table (every metric with its p, and a paired test across subjects against the baseline) and
-    the loaded metrics; shared by the comparison page and the study report."""
+    the loaded metrics; shared by the comparison page and the study report. ``controls`` (control → the model it is
+    the floor of) go in their own table, never among the decoders, and each model's row says which it beats."""
+    controls = controls or {}
     runs = {name: load(p) for name, p in metrics.items()}
     if baseline not in runs:
         raise InputError(None, f"baseline {baseline!r} is not among the experiments {sorted(runs)}",
                          "set evaluate.baseline to one of them")
+    unknown = sorted(f"{c} (of {of})" for c, of in controls.items() if c not in runs or of not in runs)
+    if unknown:
+        raise InputError(None, f"controls without metrics: {', '.join(unknown)}", "evaluate them and their models")
     names = sorted({m for r in runs.values() for m in r["metrics"]})
+
+    def metric_cells(r: dict) -> list[str]:
+        return ["–" if (m := r["metrics"].get(n)) is None else f"{_observed(m)} (p {m['p']:.3f})" for n in names]
+
     rows = []
     for exp, r in runs.items():
-        row = [html.escape(exp)]
-        for n in names:
-            m = r["metrics"].get(n)
-            row.append("–" if m is None else f"{_observed(m)} (p {m['p']:.3f})")
-        row.append(daly_summary(r))
+        if exp in controls:
+            continue
+        row = [html.escape(exp), *metric_cells(r), daly_summary(r)]
         if exp == baseline:
             row.append("baseline")
         else:
             t = paired_test(r["metrics"][key]["per_subject"], runs[baseline]["metrics"][key]["per_subject"])
             row.append(f"Δ {t['mean_difference']:+.3f}, p {t['p']:.3f} (n={t['n_subjects']})")
+        if controls:
+            floors = [f"{html.escape(c)}: {_beats(r, runs[c], key)}" for c, of in controls.items() if of == exp]
+            row.append("<br>".join(floors) or "–")
         rows.append(row)
     caption = (f"<p>Same splits and metrics for every model. The metric columns pool every subject's test trials "
                f"as candidates; 'Daly protocol' ranks each trial among its own participant's trials, as Daly (2023) "
                f"did (mean over participants, k of N significant). The last column is a Wilcoxon signed-rank test "
                f"across subjects of pooled {key} against {html.escape(baseline)}. {html.escape(PUBLISHED)}</p>")
-    return caption + _table(["experiment", *names, "Daly protocol", f"vs {baseline}"], rows, "comparison"), runs
+    columns = ["experiment", *names, "Daly protocol", f"vs {baseline}"] + (["vs its floors"] if controls else [])
+    table = caption + _table(columns, rows, "comparison")
+    if controls:
+        floor_rows = [[html.escape(c), html.escape(of), *metric_cells(runs[c]), daly_summary(runs[c])]
+                      for c, of in controls.items()]
+        table += ("<h3>Floors: the models fed EEG that says nothing about the trial</h3><p>The same trained model "
+                  "and sampler with the EEG replaced by zeros or by another test trial's EEG of the same participant. "
+                  "A generator makes music-like audio from any input; a model decodes the EEG only where it beats "
+                  f"its floors ('vs its floors' above: Wilcoxon signed-rank across subjects of pooled {key}, "
+                  "p < 0.05).</p>"
+                  + _table(["control", "floor of", *names, "Daly protocol"], floor_rows, "floors"))
+    return table, runs
 
 
-def comparison_page(metrics: dict[str, Path], baseline: str, out: Path, key: str = "rank_accuracy") -> Path:
-    table, runs = comparison_table(metrics, baseline, key)
+def comparison_page(metrics: dict[str, Path], baseline: str, out: Path, key: str = "rank_accuracy",
+                    controls: dict[str, str] | None = None) -> Path:
+    table, runs = comparison_table(metrics, baseline, key, controls)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>comparison</title>{STYLE}</head><body>"
                    f"<h1>Model comparison</h1>" + table
@@ -270,11 +307,14 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--metrics", nargs="+", required=True, metavar="NAME=PATH")
     c.add_argument("--baseline", required=True)
     c.add_argument("--out", type=Path, required=True)
+    c.add_argument("--controls", nargs="*", default=[], metavar="CONTROL=MODEL",
+                   help="prior-only floors and the model each is the floor of (their own table)")
     a = p.parse_args(argv)
     if a.cmd == "experiment":
         experiment_page(a.metrics, a.out_dir, a.audio_dir, a.runs)
     else:
-        comparison_page({k: Path(v) for k, v in (m.split("=", 1) for m in a.metrics)}, a.baseline, a.out)
+        comparison_page({k: Path(v) for k, v in (m.split("=", 1) for m in a.metrics)}, a.baseline, a.out,
+                        controls=pairs(a.controls))
     return 0
 
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from eeg2music.errors import InputError, one_line_errors
-from eeg2music.evaluate.report import STYLE, _table, comparison_table
+from eeg2music.evaluate.report import STYLE, _table, comparison_table, pairs
 from eeg2music.evaluate.run_cost import (
     ADVICE_COLUMNS,
     MEMORY_MARGIN,
@@ -75,8 +75,8 @@ def data_section(summary: Path) -> str:
             + _table(cols, [[html.escape(r.get(c, "")) for c in cols] for r in rows], "summary") + figures)
 
 
-def comparison_section(metrics: dict[str, Path], baseline: str) -> str:
-    table, runs = comparison_table(metrics, baseline)
+def comparison_section(metrics: dict[str, Path], baseline: str, controls: dict[str, str] | None = None) -> str:
+    table, runs = comparison_table(metrics, baseline, controls=controls)
     links = " · ".join(f"<a href='{html.escape(e)}/index.html'>{html.escape(e)}</a>" for e in runs)
     return f"<h2 id='comparison'>2. Models on the same splits</h2>{table}<p>Per-experiment pages: {links}</p>"
 
@@ -163,8 +163,9 @@ REHEARSAL_NOTE = (
 
 def study_page(summary: Path, metrics: dict[str, Path], baseline: str, budget_dir: Path | None,
                curves: list[Path], out: Path, results: Path | None = None, rehearsal: bool = False,
-               size_for: Path | None = None) -> Path:
-    sections = ([REHEARSAL_NOTE] if rehearsal else []) + [data_section(summary), comparison_section(metrics, baseline)]
+               size_for: Path | None = None, controls: dict[str, str] | None = None) -> Path:
+    sections = ([REHEARSAL_NOTE] if rehearsal else []) + [data_section(summary),
+                                                         comparison_section(metrics, baseline, controls)]
     if budget_dir is not None:
         sections.append(budget_section(budget_dir))
     if curves:
@@ -197,10 +198,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rehearsal", action="store_true", help="the study ran on replicas (rehearse=true)")
     p.add_argument("--size-for", type=Path, help="a cluster profile's config.yaml: check its preprocessing resources "
                    "against this run's (with --cost)")
+    p.add_argument("--controls", nargs="*", default=[], metavar="CONTROL=MODEL",
+                   help="prior-only floors and the model each is the floor of")
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args(argv)
     metrics = {k: Path(v) for k, v in (m.split("=", 1) for m in a.comparison)}
-    study_page(a.summary, metrics, a.baseline, a.budget, a.curves, a.out, a.cost, a.rehearsal, a.size_for)
+    study_page(a.summary, metrics, a.baseline, a.budget, a.curves, a.out, a.cost, a.rehearsal, a.size_for,
+               pairs(a.controls))
     print(a.out)
     return 0
 
