@@ -64,10 +64,20 @@ PRE = {"l_freq": 0.5, "h_freq": 40.0, "line_freq": 50.0, "rates": [256, 100], "b
 PRE_ARGS = ["--preprocess", json.dumps(PRE)]
 
 
-@pytest.fixture
-def pre_cfg():
+def _pre_cfg():
     from eeg2music.preprocess.subject import build_parser, config_from_args
 
     args = build_parser().parse_args(["--kind", "x", "--dataset", "x", "--root", ".", "--subject", "01", "--out",
                                       "x", *PRE_ARGS])
     return config_from_args(args)
+
+
+@pytest.fixture
+def pre_cfg():
+    return _pre_cfg()
+
+
+@pytest.fixture(scope="session")
+def pre_cfg_module():
+    """The preprocessing settings, for module- and session-scoped fixtures that build studies."""
+    return _pre_cfg()

@@ -64,6 +64,8 @@ def synth_main(argv: list[str]) -> int:
     p.add_argument("--noise-sources", type=int, default=r.noise_sources, help="background sources (its spatial rank)")
     p.add_argument("--sensor-noise", type=float, default=r.sensor_noise,
                    help="white sensor noise relative to one source")
+    p.add_argument("--music-blinks", type=float, default=r.music_blinks,
+                   help="chance that a note onset is followed by a blink (a planted artefact for the controls)")
     p.add_argument("--replica", action="store_true",
                    help="every subject, run, channel, trial marker and stimulus of the real dataset (its structure "
                         "ships with the package); --subjects, --runs, --trials and --trial-s are then ignored")
@@ -80,10 +82,10 @@ def synth_main(argv: list[str]) -> int:
     if a.snr < 0 or a.trial_s <= 2:
         p.error("--snr must be ≥ 0 and --trial-s > 2")
     realism = Realism(a.subject_snr_sd, a.trial_gain_sd, a.latency_jitter_s, a.noise_modulation, a.noise_sources,
-                      a.sensor_noise)
-    if min(vars(realism).values()) < 0 or a.noise_sources < 1:
-        p.error("--noise-sources must be ≥ 1 and the spreads (--subject-snr-sd, --trial-gain-sd, --latency-jitter-s, "
-                "--noise-modulation, --sensor-noise) ≥ 0")
+                      a.sensor_noise, a.music_blinks)
+    if min(vars(realism).values()) < 0 or a.noise_sources < 1 or a.music_blinks > 1:
+        p.error("--noise-sources must be ≥ 1, --music-blinks a chance (0–1) and the spreads (--subject-snr-sd, "
+                "--trial-gain-sd, --latency-jitter-s, --noise-modulation, --sensor-noise) ≥ 0")
     if a.name and len(a.styles) != 1:
         p.error("--name needs exactly one --styles")
     cfg = SynthConfig(out=a.out, styles=tuple(a.styles), n_subjects=a.subjects, n_runs=a.runs, n_trials=a.trials,

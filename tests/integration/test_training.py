@@ -74,16 +74,6 @@ def signal_study(tmp_path_factory, pre_cfg_module):
     return build_study(tmp_path_factory.mktemp("signal"), 0.1, pre_cfg_module)
 
 
-@pytest.fixture(scope="module")
-def pre_cfg_module():
-    from eeg2music.preprocess.subject import build_parser, config_from_args
-
-    from ..conftest import PRE_ARGS
-
-    return config_from_args(build_parser().parse_args(["--kind", "x", "--dataset", "x", "--root", ".", "--subject",
-                                                       "01", "--out", "x", *PRE_ARGS]))
-
-
 def test_baselines_beat_chance_on_the_synthetic_study(signal_study, tmp_path):
     linear, bilstm = decode_both(signal_study, tmp_path)
     for result in (linear, bilstm):

@@ -237,8 +237,20 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
         row = re.search(rf"<tr><td>{c['of']}</td>.*?</tr>", report, re.S).group(0)
         assert re.search(rf"{name}: Δ [-+]\d\.\d{{3}}, p \d\.\d{{3}} \(n=4\): (beats it|<span class='ns'>does not beat "
                          "it</span>)", row)
-    floor_table = report[report.index("Floors: the models fed EEG"):]
-    assert all(name in floor_table for name in floors)
+    # the artefact controls (frontal/periocular channels only): every decoder's row is tested against each
+    artefact = [e for e, c in cfg["experiments"].items() if c.get("control") == "artefact"]
+    assert sorted(artefact) == ["bilstm_daly_frontal", "linear_trf_frontal"]
+    with np.load(work / "results/synthetic/predictions/linear_trf_frontal/cv-by-run/fold-0.npz") as f:
+        assert json.loads(str(f["header"]))["meta"]
+    trained = yaml.safe_load((work / "results/synthetic/train/bilstm_daly_frontal/cv-by-run/fold-0/config.yaml"
+                              ).read_text())
+    assert trained["data"]["channels"] == "frontal"
+    decoders = [e for e in cfg["experiments"] if e not in floors and e not in artefact]
+    for exp in decoders:
+        row = re.search(rf"<tr><td>{exp}</td>.*?</tr>", report, re.S).group(0)
+        assert all(f"{c}: Δ" in row for c in artefact)
+    control_table = report[report.index("Controls and floors (not decoders)"):]
+    assert all(name in control_table for name in [*floors, *artefact])
     # runs that start from another experiment's run of the same fold (init:): mode 2 from the mel vocoder, stage 4
     # from model A, each after it in the DAG
     for exp, param, source in (("diffwave_eeg", "vocoder_from", "diffwave_vocoder"),
@@ -296,10 +308,10 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     benchmarked = {p.relative_to(work / "results/synthetic/benchmarks").parts[0]
                    for p in (work / "results/synthetic/benchmarks").rglob("*.tsv")}
     assert tables["cost"]["rows"] == 1 + len(benchmarked) and {"preprocess", "train", "synth"} <= benchmarked
-    floors = {e: c["of"] for e, c in cfg["experiments"].items() if c["kind"] == "prior_only"}
+    controls = [e for e, c in cfg["experiments"].items() if c["kind"] == "prior_only" or c.get("control")]
     assert tables["summary"]["rows"] == 1 + 4
-    assert tables["comparison"]["rows"] == 1 + len(cfg["experiments"]) - len(floors)
-    assert tables["floors"]["rows"] == 1 + len(floors)
+    assert tables["comparison"]["rows"] == 1 + len(cfg["experiments"]) - len(controls)
+    assert tables["floors"]["rows"] == 1 + len(controls)
     with open(work / "results/synthetic/summary/summary.tsv") as f:  # the QC table: one row per run of every subject
         assert tables["qc"]["rows"] == 1 + sum(int(r["runs"]) for r in csv.DictReader(f, delimiter="\t"))
     assert tables["budget"]["rows"] == len(rows) and tables["curve-linear_trf"]["rows"] == 1 + 2

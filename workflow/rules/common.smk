@@ -130,7 +130,10 @@ def decoded_by(exp):
 
 PREDICTED = [e for e in EXPERIMENTS if EXPERIMENTS[decoded_by(e)]["kind"] == "train"] or ["none"]
 CHAIN_DECODED = [e for e in EXPERIMENTS if EXPERIMENTS[decoded_by(e)]["kind"] == "chain"] or ["none"]
-CONTROLS = {e: c["of"] for e, c in EXPERIMENTS.items() if c["kind"] == "prior_only"}
+# Controls and the models they are the floor of: prior-only floors of their own model, artefact controls of every
+# model (report: their own table, and each model's row says which it beats).
+CONTROLS = {e: c["of"] for e, c in EXPERIMENTS.items() if c["kind"] == "prior_only"} | {
+    e: "every-model" for e, c in EXPERIMENTS.items() if c.get("control") == "artefact"}
 
 
 def experiment_protocols(exp):
@@ -247,8 +250,9 @@ def chain_run(part):
 
 
 def linear_flags(wildcards):
-    lowpass = EXPERIMENTS[wildcards.exp].get("lowpass_hz")
-    return f"--lowpass-hz {lowpass}" if lowpass else ""
+    e = EXPERIMENTS[wildcards.exp]
+    return " ".join(([f"--lowpass-hz {e['lowpass_hz']}"] if e.get("lowpass_hz") else [])
+                    + ([f"--channels {e['channels']}"] if e.get("channels") else []))
 
 
 def torch_launcher(wildcards, resources):

@@ -73,7 +73,7 @@ rule decode_linear:
     output:
         res("predictions/{exp}/{protocol}/fold-{fold}.npz"),
     params:
-        lowpass=linear_flags,
+        flags=linear_flags,
     wildcard_constraints:
         exp="|".join(LINEAR),
     conda:
@@ -83,4 +83,4 @@ rule decode_linear:
     benchmark:
         benchmarks("decode_linear/{exp}/{protocol}/fold-{fold}.tsv")
     shell:
-        "eeg2music decode-linear --manifest {input} --out {output} {params.lowpass} > {log} 2>&1"
+        "eeg2music decode-linear --manifest {input} --out {output} {params.flags} > {log} 2>&1"

@@ -1,10 +1,13 @@
 """Channel harmonisation across datasets with different montages.
 
-Two modes:
+Three modes:
 
 * ``intersection``: the channels every selected store has, in the first store's order; every item has them all.
 * ``eegpt``: EEGPT's 62-name vocabulary (from braindecode, in its pretraining order); channels a store lacks are
   zero and flagged in a presence mask, channels outside the vocabulary (TP9, FT10, …) are dropped.
+* ``frontal``: the intersection's frontal and periocular channels only (:data:`FRONTAL`), where blinks and eye
+  movements dominate: the artefact control's input (a decoder that scores as well from these alone may be decoding
+  the eyes, not the brain).
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ import numpy as np
 from eeg2music.errors import InputError
 from eeg2music.quiet_imports import braindecode
 
-MODES = ("intersection", "eegpt")
+MODES = ("intersection", "eegpt", "frontal")
+FRONTAL = ("Fp1", "Fpz", "Fp2", "AF7", "AF3", "AFz", "AF4", "AF8", "F7", "F8")  # over and beside the eyes
 
 
 def eegpt_vocabulary() -> list[str]:
@@ -42,11 +46,16 @@ def harmonise(store_channels: dict[str, list[str]], mode: str) -> ChannelMap:
     if mode not in MODES:
         raise InputError(None, f"unknown channel mode {mode!r}", f"use one of {', '.join(MODES)}")
     stores = list(store_channels)
-    if mode == "intersection":
+    if mode in ("intersection", "frontal"):
         common = set.intersection(*(set(c) for c in store_channels.values()))
         names = tuple(c for c in store_channels[stores[0]] if c in common)
         if not names:
             raise InputError(stores[0], "the selected stores share no channel", "use channels: eegpt, or fewer sets")
+        if mode == "frontal":
+            names = tuple(c for c in names if c in FRONTAL)
+            if not names:
+                raise InputError(stores[0], f"the selected stores share none of the frontal channels {FRONTAL}",
+                                 "check the montage, or leave this dataset out of the artefact control")
     else:
         names = tuple(eegpt_vocabulary())
     index = {}

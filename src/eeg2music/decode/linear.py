@@ -22,6 +22,7 @@ import numpy as np
 from mne.decoding import ReceptiveField, TimeDelayingRidge
 from scipy.signal import butter, sosfiltfilt
 
+from eeg2music.data.channel_map import MODES
 from eeg2music.data.splits import Manifest
 from eeg2music.data.windows import WindowConfig, WindowDataset
 from eeg2music.decode.predictions import Predictions
@@ -30,9 +31,10 @@ from eeg2music.errors import InputError, one_line_errors
 ALPHAS = tuple(10.0**k for k in range(-1, 6))
 
 
-def _trials(manifest: Manifest, part: str, rate: int, target: str, lowpass_hz: float | None
-            ) -> dict[tuple[str, str], list[dict]]:
-    ds = WindowDataset(manifest, part, WindowConfig(whole_trial=True, rate=rate, targets=(target,), eeg_unit="uV"))
+def _trials(manifest: Manifest, part: str, rate: int, target: str, lowpass_hz: float | None,
+            channels: str = "intersection") -> dict[tuple[str, str], list[dict]]:
+    ds = WindowDataset(manifest, part, WindowConfig(whole_trial=True, rate=rate, targets=(target,), eeg_unit="uV",
+                                                    channels=channels))
     sos = butter(4, lowpass_hz, fs=rate, output="sos") if lowpass_hz else None
     out: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for i in range(len(ds)):
@@ -61,8 +63,9 @@ def _ridge(tmin: float, tmax: float, rate: int, alpha: float) -> TimeDelayingRid
 
 
 def fit_predict(manifest: Manifest, rate: int = 100, target: str = "envelope", tmin: float = -0.4,
-                tmax: float = 0.0, lowpass_hz: float | None = None) -> Predictions:
-    train, val, test = (_trials(manifest, p, rate, target, lowpass_hz) for p in ("train", "val", "test"))
+                tmax: float = 0.0, lowpass_hz: float | None = None, channels: str = "intersection") -> Predictions:
+    """``channels: frontal`` fits on the frontal and periocular channels only (the artefact control)."""
+    train, val, test = (_trials(manifest, p, rate, target, lowpass_hz, channels) for p in ("train", "val", "test"))
     pred, true, meta = [], [], []
     for subject, test_trials in sorted(test.items()):
         fit = train.get(subject, [])
@@ -108,8 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--tmin", type=float, default=-0.4, help="earliest lag (s); negative = EEG after the music")
     p.add_argument("--tmax", type=float, default=0.0)
     p.add_argument("--lowpass-hz", type=float, default=None, help="decode the amplitude low-passed at this rate")
+    p.add_argument("--channels", default="intersection", choices=MODES,
+                   help="frontal: the frontal and periocular channels only (the artefact control)")
     a = p.parse_args(argv)
-    fit_predict(Manifest.load(a.manifest), a.rate, a.target, a.tmin, a.tmax, a.lowpass_hz).save(a.out)
+    fit_predict(Manifest.load(a.manifest), a.rate, a.target, a.tmin, a.tmax, a.lowpass_hz, a.channels).save(a.out)
     return 0
 
 

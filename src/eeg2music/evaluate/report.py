@@ -217,6 +217,9 @@ def daly_section(summary: dict[str, Any]) -> str:
             + _table(["participant", "rank accuracy", "p", "test trials", "significant"], rows, "daly"))
 
 
+EVERY_MODEL = "every-model"  # a control every decoder must beat (artefact controls)
+
+
 def pairs(items: list[str]) -> dict[str, str]:
     """``NAME=VALUE`` arguments → a dict."""
     bad = [i for i in items if "=" not in i]
@@ -241,7 +244,8 @@ def comparison_table(metrics: dict[str, Path], baseline: str, key: str = "rank_a
     if baseline not in runs:
         raise InputError(None, f"baseline {baseline!r} is not among the experiments {sorted(runs)}",
                          "set evaluate.baseline to one of them")
-    unknown = sorted(f"{c} (of {of})" for c, of in controls.items() if c not in runs or of not in runs)
+    unknown = sorted(f"{c} (of {of})" for c, of in controls.items()
+                     if c not in runs or (of not in runs and of != EVERY_MODEL))
     if unknown:
         raise InputError(None, f"controls without metrics: {', '.join(unknown)}", "evaluate them and their models")
     names = sorted({m for r in runs.values() for m in r["metrics"]})
@@ -260,23 +264,25 @@ def comparison_table(metrics: dict[str, Path], baseline: str, key: str = "rank_a
             t = paired_test(r["metrics"][key]["per_subject"], runs[baseline]["metrics"][key]["per_subject"])
             row.append(f"Δ {t['mean_difference']:+.3f}, p {t['p']:.3f} (n={t['n_subjects']})")
         if controls:
-            floors = [f"{html.escape(c)}: {_beats(r, runs[c], key)}" for c, of in controls.items() if of == exp]
+            floors = [f"{html.escape(c)}: {_beats(r, runs[c], key)}" for c, of in controls.items()
+                      if of in (exp, EVERY_MODEL)]
             row.append("<br>".join(floors) or "–")
         rows.append(row)
     caption = (f"<p>Same splits and metrics for every model. The metric columns pool every subject's test trials "
                f"as candidates; 'Daly protocol' ranks each trial among its own participant's trials, as Daly (2023) "
                f"did (mean over participants, k of N significant). The last column is a Wilcoxon signed-rank test "
                f"across subjects of pooled {key} against {html.escape(baseline)}. {html.escape(PUBLISHED)}</p>")
-    columns = ["experiment", *names, "Daly protocol", f"vs {baseline}"] + (["vs its floors"] if controls else [])
+    columns = ["experiment", *names, "Daly protocol", f"vs {baseline}"] + (["vs its controls"] if controls else [])
     table = caption + _table(columns, rows, "comparison")
     if controls:
-        floor_rows = [[html.escape(c), html.escape(of), *metric_cells(runs[c]), daly_summary(runs[c])]
-                      for c, of in controls.items()]
-        table += ("<h3>Floors: the models fed EEG that says nothing about the trial</h3><p>The same trained model "
-                  "and sampler with the EEG replaced by zeros or by another test trial's EEG of the same participant. "
-                  "A generator makes music-like audio from any input; a model decodes the EEG only where it beats "
-                  f"its floors ('vs its floors' above: Wilcoxon signed-rank across subjects of pooled {key}, "
-                  "p < 0.05).</p>"
+        floor_rows = [[html.escape(c), "every model" if of == EVERY_MODEL else html.escape(of),
+                       *metric_cells(runs[c]), daly_summary(runs[c])] for c, of in controls.items()]
+        table += ("<h3>Controls and floors (not decoders)</h3><p>Artefact controls decode from the frontal and "
+                  "periocular channels only, where blinks and eye movements dominate: every model must beat them, or "
+                  "it may be decoding the eyes. Floors are a generative model's own weights and sampler with the EEG "
+                  "replaced by zeros or by another test trial's EEG of the same participant: a generator makes "
+                  "music-like audio from any input, so it decodes the EEG only where it beats its floors. 'vs its "
+                  f"controls' above: Wilcoxon signed-rank across subjects of pooled {key}, p < 0.05.</p>"
                   + _table(["control", "floor of", *names, "Daly protocol"], floor_rows, "floors"))
     return table, runs
 

@@ -84,6 +84,7 @@ class Realism:
     noise_modulation: float = 0.0  # SD of the log background amplitude, varying below 0.05 Hz
     noise_sources: int = 16  # pink background sources (spatial rank of the background)
     sensor_noise: float = 0.1  # white sensor noise, relative to one background source
+    music_blinks: float = 0.0  # chance that a note onset is followed by a blink (a planted artefact: 0 = none)
 
     def subject_snr(self, snr: float, rng: np.random.Generator) -> float:
         if not self.subject_snr_sd:
@@ -121,6 +122,7 @@ class SubjectModel:
     noise_uv: float = 10.0
     noise_modulation: float = 0.0  # Realism.noise_modulation
     sensor_noise: float = 0.1  # Realism.sensor_noise
+    music_blinks: float = 0.0  # Realism.music_blinks
 
     @classmethod
     def random(cls, ch_names: list[str], sfreq: float, snr: float, rng: np.random.Generator,
@@ -151,6 +153,7 @@ class SubjectModel:
             noise_mixing=mixing, alpha_pattern=_blob(pos, cpos["Oz"], 0.06),
             blink_pattern=_blob(pos, cpos["Fpz"], 0.035), mains_uv=rng.uniform(2, 15, size=len(ch_names)), snr=snr,
             noise_modulation=realism.noise_modulation, sensor_noise=realism.sensor_noise,
+            music_blinks=realism.music_blinks,
         )
 
     # -- the three parts of the model -------------------------------------------------------------------------
@@ -192,19 +195,30 @@ class SubjectModel:
             noise *= np.exp(self.noise_modulation * slow / slow.std() - self.noise_modulation**2)
         return noise * 1e-6 * self.noise_uv
 
-    def artefacts(self, n: int, rng: np.random.Generator) -> np.ndarray:
+    def artefacts(self, n: int, rng: np.random.Generator, notes: np.ndarray | None = None) -> np.ndarray:
+        """Blinks, mains and drift in volts. With ``music_blinks``, each note onset in ``notes`` (the onset feature)
+        is also followed 250 ms later by a blink with that chance: eye activity that carries the music."""
         t = np.arange(n) / self.sfreq
         blinks = np.zeros(n)
         width = int(0.4 * self.sfreq)
         shape = np.sin(np.linspace(0, np.pi, width)) ** 2
-        for onset in np.flatnonzero(rng.random(n) < 0.2 / self.sfreq):
+
+        def blink(onset: int) -> None:
             seg = blinks[onset:onset + width]
             seg += rng.uniform(60, 120) * shape[: seg.size]
+
+        for onset in np.flatnonzero(rng.random(n) < 0.2 / self.sfreq):
+            blink(onset)
         phase = rng.uniform(0, 2 * np.pi, size=(len(self.ch_names), 1))
         mains = self.mains_uv[:, None] * (np.sin(2 * np.pi * 50 * t + phase) + 0.3 * np.sin(2 * np.pi * 150 * t))
         drift = sosfiltfilt(butter(2, 0.1, fs=self.sfreq, output="sos"),
                             rng.normal(size=(len(self.ch_names), n)), axis=1)
         drift *= 20 / drift.std(axis=1, keepdims=True)
+        if self.music_blinks and notes is not None:  # drawn last: the default random stream is unchanged
+            onsets = np.flatnonzero(notes[:n] > 0)
+            for onset in onsets[rng.random(onsets.size) < self.music_blinks] + round(0.25 * self.sfreq):
+                if onset < n:
+                    blink(int(onset))
         return (np.outer(self.blink_pattern, blinks) + mains + drift) * 1e-6
 
     def calibrate_gain(self, features: np.ndarray, rng: np.random.Generator) -> None:
@@ -216,4 +230,4 @@ class SubjectModel:
     def simulate(self, features: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """EEG in volts, (channel, time)."""
         n = features.shape[1]
-        return self.gain * self.evoked(features) + self.neural_noise(n, rng) + self.artefacts(n, rng)
+        return self.gain * self.evoked(features) + self.neural_noise(n, rng) + self.artefacts(n, rng, features[1])

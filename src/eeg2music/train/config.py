@@ -32,7 +32,7 @@ class DataConfig:
     window_s: float = 4.0
     hop_s: float | None = None
     rate: int = 100  # EEG rate read from the stores
-    channels: str = "intersection"  # or "eegpt"
+    channels: str = "intersection"  # or "eegpt", or "frontal" (the artefact control; data.channel_map)
     targets: list[str] = field(default_factory=lambda: ["envelope"])
     random_offset: bool = True
     eeg_unit: str = "uV"
