@@ -17,10 +17,11 @@ def _classes() -> dict[str, type[nn.Module]]:
     from eeg2music.models.bilstm import DalyBiLSTM
     from eeg2music.models.diffwave.decoder import DiffWaveDecoder
     from eeg2music.models.foundation.model import EEGPTDecoder
+    from eeg2music.models.small_cnn import SmallCNN
     from eeg2music.models.unet1d import UNetControl
 
     return {"daly_bilstm": DalyBiLSTM, "diffwave": DiffWaveDecoder, "unet_control": UNetControl,
-            "eegpt": EEGPTDecoder}
+            "eegpt": EEGPTDecoder, "small_cnn": SmallCNN}
 
 
 # Keys of a model config that are not constructor arguments: where training starts from (applied after the model is
@@ -34,7 +35,9 @@ def target_of(model_cfg: dict[str, Any]) -> str:
     name = model_cfg.get("name")
     if name not in _classes():
         raise InputError(None, f"unknown model {name!r}", f"use one of {', '.join(_classes())}")
-    return model_cfg.get("target", "mel") if name == "eegpt" else _classes()[name].target
+    if name == "eegpt":
+        return model_cfg.get("target", "mel")
+    return model_cfg.get("target", _classes()[name].target)  # a model with several targets takes it from its config
 
 
 def trainable_groups(model: nn.Module, lr: float) -> list:
