@@ -239,12 +239,11 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
                          "it</span>)", row)
     # the artefact controls (frontal/periocular channels only): every decoder's row is tested against each
     artefact = [e for e, c in cfg["experiments"].items() if c.get("control") == "artefact"]
-    assert sorted(artefact) == ["bilstm_daly_frontal", "linear_trf_frontal"]
-    with np.load(work / "results/synthetic/predictions/linear_trf_frontal/cv-by-run/fold-0.npz") as f:
-        assert json.loads(str(f["header"]))["meta"]
-    trained = yaml.safe_load((work / "results/synthetic/train/bilstm_daly_frontal/cv-by-run/fold-0/config.yaml"
-                              ).read_text())
-    assert trained["data"]["channels"] == "frontal"
+    assert artefact == ["linear_trf_frontal"]
+    with np.load(work / "results/synthetic/predictions/linear_trf_frontal/cv-by-run/fold-0.npz") as a, \
+            np.load(work / "results/synthetic/predictions/linear_trf/cv-by-run/fold-0.npz") as b:
+        assert str(a["header"]) != "" and a["pred_0"].shape == b["pred_0"].shape  # same trials, other channels
+        assert not np.allclose(a["pred_0"], b["pred_0"])
     decoders = [e for e in cfg["experiments"] if e not in floors and e not in artefact]
     for exp in decoders:
         row = re.search(rf"<tr><td>{exp}</td>.*?</tr>", report, re.S).group(0)

@@ -236,8 +236,10 @@ def experiment_runs(wildcards):
 
 
 def experiment_audio(wildcards):
-    """The wav files a report page embeds: the listening step's folder for waveform models, else nothing."""
-    return [listening_dir(wildcards.exp)] if is_waveform(wildcards.exp) else []
+    """The wav files a report page embeds: the listening step's folder for waveform models (unless ``listen: 0``),
+    else nothing."""
+    listens = is_waveform(wildcards.exp) and EXPERIMENTS[wildcards.exp].get("listen", 2) > 0
+    return [listening_dir(wildcards.exp)] if listens else []
 
 
 def chain_run(part):

@@ -126,7 +126,7 @@ SIZE_KEYS = frozenset({
 })
 # What a model started from a mel vocoder's run takes from it (DiffWave's network), and what the joint model takes
 # from model A's run (the encoder's architecture; how much of it trains stays the joint model's own choice).
-VOCODER_KEYS = ("layers", "channels", "cycle", "kernel", "cond_dim", "audio_gain", "betas")
+VOCODER_KEYS = ("layers", "channels", "cycle", "kernel", "cond_dim", "audio_gain", "betas", "prior", "prior_floor")
 ENCODER_OWN_KEYS = ("name", "weights", "finetune", "last_k", "layer_decay")
 
 

@@ -6,6 +6,11 @@ has unit variance, and music at an RMS of 0.05–0.1 would sit below it at almos
 learn little from most steps (a fixed gain, not a per-window one, so that loudness survives). Sampling runs the
 reverse chain from pure noise over the full (50) or fast (6) schedule, a few hundred ms (``chunk_s``) at a time.
 With EEG conditioning, an auxiliary loss trains the encoder's output toward the log-mel.
+
+``prior: priorgrad`` (PriorGrad, Lee et al., ICLR 2022) draws the noise with a standard deviation that follows the
+loudness of the log-mel the model is conditioned on (the true one for the vocoder, the EEG encoder's decoded one for
+EEG conditioning), ε ~ N(0, Σ), and weights the loss by Σ⁻¹. Quiet passages start from less noise, which suits small
+networks and noisy conditioners; sampling starts from N(0, Σ) and adds noise from it.
 """
 
 from __future__ import annotations
@@ -22,7 +27,8 @@ from eeg2music.models.diffwave import conditioners
 from eeg2music.models.diffwave.model import DiffWaveNet, upsample_stages
 from eeg2music.models.diffwave.schedule import TRAIN_BETAS, Schedule, aligned_steps, sampling_schedule
 
-VOCODER_PARTS = ("net.", "bottleneck.")  # what ``vocoder_from`` copies from a mel run, and ``freeze_vocoder`` fixes
+VOCODER_PARTS = ("net.", "bottleneck.")
+PRIORS = ("standard", "priorgrad")  # what ``vocoder_from`` copies from a mel run, and ``freeze_vocoder`` fixes
 
 
 class DiffWaveDecoder(nn.Module):
@@ -34,7 +40,8 @@ class DiffWaveDecoder(nn.Module):
                  aux_weight: float = 1.0, aux_loudness_weight: float = 0.0, tensor_key: str = "features",
                  tensor_features: int = 2048, tensor_rate: float = 4.0, betas: list[float] | None = None,
                  chunk_s: float = 0.25, chunk_batch: int = 32, cond_dim: int | None = None, audio_gain: float = 1.0,
-                 channel_names: list[str] | None = None, eeg_unit: str = "uV", eegpt: dict | None = None) -> None:
+                 channel_names: list[str] | None = None, eeg_unit: str = "uV", eegpt: dict | None = None,
+                 prior: str = "standard", prior_floor: float = 0.1) -> None:
         """``cond_dim``: project the conditioner to this many features at frame rate before upsampling (not in
         the paper; makes small CPU models several times cheaper when the conditioner is wide). None = DiffWave.
         ``audio_gain``: the waveform's scale inside the diffusion (see the module docstring); 1 = DiffWave;
@@ -42,8 +49,18 @@ class DiffWaveDecoder(nn.Module):
         ``aux_loudness_weight``: see ``models.mel.mel_loss``.
         ``eegpt`` (conditioning ``eegpt``): model A's arguments. Starting weights (the fold's mel vocoder, model A's
         run) and freezing are applied after construction by the training layer (``train.init``);
-        ``channel_names`` and ``eeg_unit`` come from the data."""
+        ``channel_names`` and ``eeg_unit`` come from the data.
+        ``prior``: "standard" (DiffWave) or "priorgrad" (see the module docstring); ``prior_floor`` is the smallest
+        noise scale, for the quietest frames, relative to the item's loudest."""
         super().__init__()
+        if prior not in PRIORS:
+            raise InputError(None, f"unknown prior {prior!r}", f"use one of {', '.join(PRIORS)}")
+        if prior == "priorgrad" and conditioning not in ("mel", "eeg"):
+            raise InputError(None, f"prior priorgrad needs a log-mel to scale the noise by; conditioning "
+                             f"{conditioning} has none", "use conditioning mel or eeg, or prior: standard")
+        if not 0 < prior_floor <= 1:
+            raise InputError(None, f"prior_floor {prior_floor} is outside (0, 1]", "use a small positive floor, 0.1")
+        self.prior, self.prior_floor = prior, prior_floor
         self.chunk, self.chunk_batch = max(1, round(chunk_s * rates["audio"])), chunk_batch
         self.audio_rate = rates["audio"]
         # A buffer, so that a gain measured on the training audio (``audio_gain: auto``) is saved with the weights.
@@ -91,15 +108,30 @@ class DiffWaveDecoder(nn.Module):
         cond = self.conditioner(batch)
         return self.bottleneck(cond) if self.bottleneck is not None else cond
 
+    def noise_scale(self, batch: dict[str, torch.Tensor], features: torch.Tensor | None, n: int
+                    ) -> torch.Tensor | None:
+        """PriorGrad's standard deviation per audio sample, (B, n); None for the standard prior. From the frame
+        loudness (√ of the mean mel power) of the conditioning log-mel, divided by the item's loudest frame and
+        floored at ``prior_floor``; a prior, so no gradient flows through it."""
+        if self.prior == "standard":
+            return None
+        log_mel = batch["mel"].float() if self.conditioning == "mel" else mel.denormalise_mel(features.detach().float())
+        loudness = log_mel.exp().mean(1).sqrt()  # (B, frames)
+        scale = (loudness / loudness.amax(1, keepdim=True).clamp_min(1e-8)).clamp_min(self.prior_floor)
+        return F.interpolate(scale[:, None], size=n, mode="linear", align_corners=False)[:, 0]
+
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         audio = batch["audio"].float() * self.audio_gain
         features = self.conditioner(batch) if self.conditioner is not None else None
         cond = self.bottleneck(features) if self.bottleneck is not None else features
         t = torch.randint(0, len(self.schedule), (audio.shape[0],), device=audio.device)
-        noise = torch.randn_like(audio)
+        scale = self.noise_scale(batch, features, audio.shape[-1])
+        noise = torch.randn_like(audio) if scale is None else torch.randn_like(audio) * scale
         ab = self.alpha_bars[t].unsqueeze(1)
         noisy = ab.sqrt() * audio + (1 - ab).sqrt() * noise
-        loss = F.mse_loss(self.net(noisy, t, cond).float(), noise)
+        estimate = self.net(noisy, t, cond).float()
+        # PriorGrad's loss is the error's Mahalanobis norm under the prior: Σ⁻¹-weighted
+        loss = F.mse_loss(estimate, noise) if scale is None else F.mse_loss(estimate / scale, noise / scale)
         if self.conditioning == "eeg" and self.aux_weight > 0:
             target = mel.normalise_mel(batch["mel"].float())
             pred = F.interpolate(features, size=target.shape[-1], mode="linear", align_corners=False)
@@ -133,7 +165,8 @@ class DiffWaveDecoder(nn.Module):
     def generate(self, batch: dict[str, torch.Tensor], steps: int | str = "fast", seed: int = 0,
                  n_samples: int | None = None) -> torch.Tensor:
         """(B, T) waveforms at ``audio_rate`` from pure noise; T from the conditioner (or ``n_samples``)."""
-        cond = self.condition(batch)
+        features = self.conditioner(batch) if self.conditioner is not None else None
+        cond = self.bottleneck(features) if self.bottleneck is not None else features
         if cond is not None:
             n = n_samples or cond.shape[-1] * round(self.audio_rate / self.conditioner.rate)
             cond = self.net.upsample(cond, n)
@@ -145,12 +178,14 @@ class DiffWaveDecoder(nn.Module):
         infer = sampling_schedule(steps, self.schedule)
         t_net = torch.tensor(aligned_steps(infer, self.schedule), dtype=torch.float32, device=device)
         alphas, alpha_bars, betas = infer.alphas, infer.alpha_bars, infer.betas
-        x = torch.randn(b, n, generator=gen, device=device)
+        scale = self.noise_scale(batch, features, n)
+        scale = torch.ones(b, n, device=device) if scale is None else scale
+        x = torch.randn(b, n, generator=gen, device=device) * scale
         for s in range(len(infer) - 1, -1, -1):
             eps = self.noise_estimate(x, t_net[s], cond)
             x = (x - betas[s] / (1 - alpha_bars[s]) ** 0.5 * eps) / alphas[s] ** 0.5
             if s > 0:
                 sigma = ((1 - alpha_bars[s - 1]) / (1 - alpha_bars[s]) * betas[s]) ** 0.5
-                x = x + sigma * torch.randn(x.shape, generator=gen, device=device)
+                x = x + sigma * torch.randn(x.shape, generator=gen, device=device) * scale
             x = x.clamp(-self.audio_gain, self.audio_gain)  # audio lives in [-1, 1]: clamping keeps steps from drifting
         return x / self.audio_gain

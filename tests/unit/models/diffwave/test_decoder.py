@@ -205,3 +205,35 @@ def test_unet_control_maps_eeg_windows_to_mel_frames():
     loss = m({"eeg": torch.randn(3, 6, 512), "mel": torch.randn(3, 10, 200)})
     loss.backward()
     assert torch.isfinite(loss)
+
+
+def test_priorgrad_scales_the_noise_by_the_conditioning_loudness():
+    """PriorGrad: the noise's SD per sample follows the frame loudness of the log-mel (the loudest frame 1, silence
+    at the floor); training and sampling draw from that prior, and the standard prior is untouched."""
+    torch.manual_seed(0)
+    kw = {"n_inputs": 1, "rates": RATES, "n_mels": 8, "conditioning": "mel", "layers": 3, "channels": 8, "cycle": 3}
+    m = DiffWaveDecoder(**kw, prior="priorgrad", prior_floor=0.1).eval()
+    mel = torch.full((1, 8, 20), -11.5)  # 0.2 s of silence (log 1e-5)…
+    mel[..., 10:] = 0.0  # …then 0.1 s at unit power
+    scale = m.noise_scale({"mel": mel}, None, 800)
+    assert scale.shape == (1, 800)
+    assert scale[0, :300].max() == pytest.approx(0.1) and scale[0, -300:].min() == pytest.approx(1.0)
+    loss = m.train()({"mel": mel, "audio": torch.zeros(1, 800)})
+    loss.backward()
+    assert torch.isfinite(loss) and m.net.final.weight.grad.abs().sum() > 0
+    with torch.no_grad():  # silence conditions quiet audio: the quiet half is generated from tenfold smaller noise
+        audio = m.eval().generate({"mel": mel}, steps="fast", seed=0)
+    assert audio[0, :300].abs().mean() < audio[0, -300:].abs().mean()
+    assert DiffWaveDecoder(**kw).noise_scale({"mel": mel}, None, 800) is None
+
+
+def test_priorgrad_needs_a_log_mel_and_a_sane_floor():
+    kw = {"n_inputs": 4, "rates": RATES, "n_mels": 8, "layers": 3, "channels": 8, "cycle": 3}
+    with pytest.raises(InputError, match="unknown prior 'gaussian'"):
+        DiffWaveDecoder(**kw, conditioning="mel", prior="gaussian")
+    with pytest.raises(InputError, match="prior_floor 0 is outside"):
+        DiffWaveDecoder(**kw, conditioning="mel", prior="priorgrad", prior_floor=0)
+    m = DiffWaveDecoder(**kw, conditioning="eeg", prior="priorgrad")  # EEG: the encoder's decoded log-mel
+    features = torch.zeros(2, 8, 10, requires_grad=True)
+    scale = m.noise_scale({}, features, 400)
+    assert scale.shape == (2, 400) and not scale.requires_grad
