@@ -16,13 +16,17 @@ from typing import Any
 from eeg2music.data.splits import PARTS, Manifest
 from eeg2music.errors import InputError, one_line_errors
 
-# protocol → what train and val/test must not share for it to be honest
+# protocol → what train and val/test must not share for it to be honest. predann and random-window are honest for
+# nothing: their held-out windows sit next to training windows of the same recordings.
 HONESTY = {
     "random-trial": "trials",
     "cv-by-run": "subject_runs",
     "leave-clip-out": "clips",
     "leave-subject-out": "subjects",
+    "time-block": "adjacent_windows",
+    "leave-song-out": "clips",
 }
+SET_KEYS = ("trials", "clips", "subjects", "subject_runs")
 
 
 class LeakError(InputError):
@@ -46,7 +50,8 @@ def _recording_span(e) -> tuple[tuple, float, float]:
     return (e.store, "run", e.run), e.onset_s + e.start_s, e.onset_s + e.stop_s
 
 
-def _overlapping_windows(a, b) -> int:
+def _overlapping_windows(a, b, reach: float = 0.0) -> int:
+    """Pairs of an entry of ``a`` and one of ``b`` whose EEG overlaps, or with ``reach`` > 0 lies closer than that."""
     spans: dict[tuple, list] = {}
     for e in a:
         key, start, stop = _recording_span(e)
@@ -54,8 +59,14 @@ def _overlapping_windows(a, b) -> int:
     count = 0
     for e in b:
         key, start, stop = _recording_span(e)
-        count += sum(1 for s, t in spans.get(key, []) if start < t and s < stop)
+        count += sum(1 for s, t in spans.get(key, []) if start < t + reach and s < stop + reach)
     return count
+
+
+def _reach(manifest: Manifest) -> float:
+    """How close held-out EEG may come to training EEG: a window plus the longest response lag, for protocols that
+    split inside trials (their manifests record both); 0 for whole-trial protocols."""
+    return float(manifest.params.get("window_s") or 0.0) + float(manifest.params.get("lag_s") or 0.0)
 
 
 def audit(manifest: Manifest) -> dict[str, Any]:
@@ -63,24 +74,32 @@ def audit(manifest: Manifest) -> dict[str, Any]:
     keys = {p: _keys(entries) for p, entries in parts.items()}
     shared: dict[str, dict[str, int]] = {}
     examples: dict[str, dict[str, list]] = {}
+    reach = _reach(manifest)
     for a, b in combinations(PARTS, 2):
         pair = f"{a}/{b}"
-        shared[pair] = {k: len(keys[a][k] & keys[b][k]) for k in HONESTY.values()}
+        shared[pair] = {k: len(keys[a][k] & keys[b][k]) for k in SET_KEYS}
         shared[pair]["overlapping_windows"] = _overlapping_windows(parts[a], parts[b])
+        shared[pair]["adjacent_windows"] = (_overlapping_windows(parts[a], parts[b], reach)
+                                            - shared[pair]["overlapping_windows"]) if reach else 0
         examples[pair] = {k: [list(x) if isinstance(x, tuple) else x for x in sorted(keys[a][k] & keys[b][k])[:3]]
-                          for k in HONESTY.values()}
+                          for k in SET_KEYS}
     # Honesty is about the test part: it must share nothing relevant with what the model was trained or selected
-    # on. cv-by-run carves val from training runs on purpose, so train/val is only checked for shared trials.
+    # on. cv-by-run carves val from training runs on purpose, so train/val is only checked for shared trials. A trial
+    # split into time spans (time-block) shares trials but no EEG: what counts is overlapping or adjacent EEG.
     held_out = ("train/test", "val/test")
-    shares_eeg = any(shared[pair]["trials"] or shared[pair]["overlapping_windows"] for pair in held_out)
+    shares_eeg = any(shared[pair]["overlapping_windows"] or shared[pair]["adjacent_windows"] for pair in held_out)
     honest = [p for p, k in HONESTY.items() if all(shared[pair][k] == 0 for pair in held_out) and not shares_eeg]
+    named = {"overlapping_windows": "overlapping EEG", "adjacent_windows": f"adjacent windows (closer than "
+             f"{reach:g} s)", "clips": "the same songs/clips", "subjects": "the same subjects"}
     return {
         "protocol": manifest.protocol,
         "sizes": {p: len(e) for p, e in parts.items()},
         "shared": shared,
         "examples": examples,
         "honest_for": honest,
-        "leaks_trials": shares_eeg,  # the same trial, or overlapping EEG of two trials, in training and test
+        "leaks_trials": shares_eeg,  # overlapping EEG (the same trial, or two trials), or adjacent windows, in
+        # training and test
+        "shares": [text for key, text in named.items() if any(shared[pair][key] for pair in held_out)],
         "val_leaks_trials": shared["train/val"]["trials"] > 0,
         "declared_protocol_honest": manifest.protocol in honest,
     }
@@ -92,8 +111,9 @@ def check_split(manifest_path: Path, allow_leak: bool = False) -> dict[str, Any]
     if report["leaks_trials"] and not allow_leak:
         n = {pair: s["trials"] for pair, s in report["shared"].items() if s["trials"]}
         w = {pair: s["overlapping_windows"] for pair, s in report["shared"].items() if s["overlapping_windows"]}
-        raise LeakError(manifest_path, f"split shares trials across parts {n} (overlapping windows {w}): test windows "
-                        "come from EEG seen in training",
+        a = {pair: s["adjacent_windows"] for pair, s in report["shared"].items() if s["adjacent_windows"]}
+        raise LeakError(manifest_path, f"split shares trials across parts {n} (overlapping windows {w}, adjacent "
+                        f"windows {a}): test windows come from or sit next to EEG seen in training",
                         "use an honest protocol, or set allow_leak: true to train on it anyway")
     return report
 
@@ -103,11 +123,12 @@ def format_report(report: dict[str, Any]) -> str:
              ", ".join(f"{p} {n}" for p, n in report["sizes"].items())]
     for pair, s in report["shared"].items():
         ex = report["examples"][pair]["trials"]
-        lines.append(f"  {pair:10s} shares trials {s['trials']} (overlapping windows {s['overlapping_windows']}), "
-                     f"clips {s['clips']}, subjects {s['subjects']}, subject-runs {s['subject_runs']}"
-                     + (f"  e.g. trials {ex}" if ex else ""))
-    lines.append("honest for: " + (", ".join(report["honest_for"]) or "nothing (the same trials are in "
-                                   "train and test)"))
+        lines.append(f"  {pair:10s} shares trials {s['trials']} (overlapping windows {s['overlapping_windows']}, "
+                     f"adjacent {s['adjacent_windows']}), clips {s['clips']}, subjects {s['subjects']}, "
+                     f"subject-runs {s['subject_runs']}" + (f"  e.g. trials {ex}" if ex else ""))
+    lines.append("honest for: " + (", ".join(report["honest_for"]) or "nothing (training EEG overlaps or adjoins "
+                                   "held-out EEG)"))
+    lines.append("held-out parts share with training: " + (", ".join(report["shares"]) or "nothing"))
     if not report["declared_protocol_honest"]:
         lines.append(f"WARNING: the split is not honest for its declared protocol {report['protocol']}")
     if report["val_leaks_trials"]:

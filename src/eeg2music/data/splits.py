@@ -9,6 +9,9 @@ protocols, each honest for a different claim:
   runs with index ≡ k (mod n_folds); val is carved from the training trials.
 * ``leave-clip-out``: no clip in val/test was heard in training by anyone.
 * ``leave-subject-out``: test subjects never appear in training (fold ``k`` of ``n_folds`` subject groups).
+
+For one long trial per subject and song (NMED-T), ``data.long_trials`` adds ``time-block``, ``leave-song-out`` and
+the published (leaky) ``predann`` and ``random-window``, whose entries are time spans of trials.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from eeg2music.data import long_trials
 from eeg2music.data.stores import StoreInfo
 from eeg2music.errors import InputError
 
@@ -183,7 +187,8 @@ def leave_subject_out(rows, fold: int = 0, n_folds: int = 4, seed: int = 0, val:
 
 
 def make_split(stores: list[StoreInfo], protocol: str, seed: int = 0, fold: int = 0, n_folds: int | None = None,
-               val: float = 0.15, test: float = 0.15) -> Manifest:
+               val: float = 0.15, test: float = 0.15, long: dict[str, float] | None = None) -> Manifest:
+    """``long``: window_s, lag_s and guard_s of a long-trial protocol (:func:`long_trial_split`)."""
     rows = trial_rows(stores)
     if protocol == "random-trial":
         entries = random_trial(rows, seed, val, test)
@@ -193,7 +198,34 @@ def make_split(stores: list[StoreInfo], protocol: str, seed: int = 0, fold: int 
         entries = leave_clip_out(rows, seed, val, test)
     elif protocol == "leave-subject-out":
         entries = leave_subject_out(rows, fold, n_folds or 4, seed, val)
+    elif protocol in long_trials.LONG_TRIAL_PROTOCOLS:
+        return long_trial_split(rows, protocol, seed, fold, n_folds, val, test, **(long or {}))
     else:
-        raise InputError(None, f"unknown split protocol {protocol!r}", f"use one of {', '.join(PROTOCOLS)}")
+        raise InputError(None, f"unknown split protocol {protocol!r}",
+                         f"use one of {', '.join(PROTOCOLS + long_trials.LONG_TRIAL_PROTOCOLS)}")
     params = {"seed": seed, "fold": fold, "n_folds": n_folds, "val": val, "test": test}
+    return Manifest(protocol, params, entries)
+
+
+def long_trial_split(rows: list[dict[str, Any]], protocol: str, seed: int, fold: int, n_folds: int | None,
+                     val: float, test: float, window_s: float = 10.0, lag_s: float = 0.5, guard_s: float = 12.0
+                     ) -> Manifest:
+    """A protocol of :mod:`eeg2music.data.long_trials`. ``window_s`` and ``lag_s`` go into the manifest: the audit
+    calls held-out EEG closer than that to training EEG adjacent (a leak)."""
+    if protocol == "time-block":
+        spans = long_trials.time_block(rows, fold, n_folds or 5, guard_s, window_s, lag_s, val > 0)
+    elif protocol == "leave-song-out":
+        spans = long_trials.leave_song_out(rows, fold, n_folds or 5, seed, val > 0)
+    elif protocol == "predann":
+        seed = long_trials.PREDANN["seed"] if seed is None else seed
+        spans = long_trials.predann(rows, seed, long_trials.PREDANN["test"], val)
+        window_s = long_trials.PREDANN["excerpt_s"]
+    else:
+        rule = long_trials.RANDOM_WINDOW
+        spans = long_trials.random_window(rows, seed, rule["window_s"], rule["test"], rule["val"] if val > 0 else 0.0)
+        window_s = rule["window_s"]
+    entries = [Entry(part, r["store"], r["dataset"], r["subject"], r["run"], r["trial"], r["clip"], r["audio_status"],
+                     start, stop, r["onset_s"]) for r, part, start, stop in spans]
+    params = {"seed": seed, "fold": fold, "n_folds": n_folds, "val": val, "test": test, "window_s": window_s,
+              "lag_s": lag_s, "guard_s": guard_s if protocol == "time-block" else 0.0}
     return Manifest(protocol, params, entries)
