@@ -115,6 +115,7 @@ class PreprocessCost:
     peak_mb: tuple[str, float]  # (dataset/sub-XX, peak resident MB)
     runtime_min: int  # what the profile should grant one preprocessing job
     mem_mb: int
+    cpu_hours: float  # the whole data layer's CPU time (for a rehearsal: what the real subjects will take)
 
 
 def preprocess_cost(results: Path) -> PreprocessCost:
@@ -136,7 +137,7 @@ def preprocess_cost(results: Path) -> PreprocessCost:
     mem = 1000 * math.ceil(MEMORY_MARGIN * biggest.peak_rss_mb / 1000)
     return PreprocessCost(len(jobs), slow.wall_s / max(hours[slow.name], 1e-9),
                           (longest.name, longest.wall_s, hours[longest.name]), (biggest.name, biggest.peak_rss_mb),
-                          max(runtime, 5), max(mem, 1000))
+                          max(runtime, 5), max(mem, 1000), sum(j.cpu_s for j in jobs.values()) / 3600)
 
 
 def profile_grants(profile: Path, rule: str = "preprocess") -> dict[str, float]:
@@ -172,8 +173,9 @@ def main(argv: list[str] | None = None) -> int:
     sys.stdout.write(markdown(run_cost(a.results)))
     if a.profile is not None:
         cost = preprocess_cost(a.results)
-        sys.stdout.write(f"\nPreprocessing: {cost.subjects} subjects, at most {cost.s_per_eeg_hour:.0f} s per hour of "
-                         f"EEG. For {a.profile} (margins: time ×{TIME_MARGIN:g}, memory ×{MEMORY_MARGIN:g}):\n\n"
+        sys.stdout.write(f"\nPreprocessing: {cost.subjects} subjects, {cost.cpu_hours:.2f} CPU-hours, at most "
+                         f"{cost.s_per_eeg_hour:.0f} s per hour of EEG. For {a.profile} (margins: time "
+                         f"×{TIME_MARGIN:g}, memory ×{MEMORY_MARGIN:g}):\n\n"
                          "| " + " | ".join(ADVICE_COLUMNS) + " |\n" + "|" + "---|" * len(ADVICE_COLUMNS) + "\n"
                          + "".join("| " + " | ".join(r) + " |\n" for r in preprocess_advice(cost, a.profile)))
     return 0

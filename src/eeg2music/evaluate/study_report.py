@@ -143,7 +143,8 @@ def cost_section(results: Path, size_for: Path | None = None) -> str:
         return page
     pre = preprocess_cost(results)
     return (page + f"<h3>Preprocessing on the cluster ({html.escape(str(size_for))})</h3><p>{pre.subjects} "
-            f"subjects preprocessed, at most {pre.s_per_eeg_hour:.0f} s per hour of EEG on this machine. One "
+            f"subjects preprocessed in {pre.cpu_hours:.2f} CPU-hours, at most {pre.s_per_eeg_hour:.0f} s per hour of "
+            "EEG on this machine. One "
             f"preprocessing job needs the worst subject's time ×{TIME_MARGIN:g} (a cluster core may be slower, the "
             f"stores go to a shared file system) and its peak memory ×{MEMORY_MARGIN:g}:</p>"
             + _table(ADVICE_COLUMNS, [[html.escape(c) for c in r] for r in preprocess_advice(pre, size_for)],

@@ -61,6 +61,7 @@ def test_preprocessing_sized_from_the_worst_subject(tmp_path):
     assert cost.subjects == 3 and cost.s_per_eeg_hour == pytest.approx(300.0)
     assert cost.slowest == ("ds1/sub-02", 190.0, 2.0) and cost.peak_mb == ("ds1/sub-01", 2400.0)
     assert (cost.runtime_min, cost.mem_mb) == (10, 4000)  # 3 × 190 s = 9.5 min → 10; 1.5 × 2400 MB → 4000
+    assert cost.cpu_hours == pytest.approx((55 + 180 + 25) / 3600)
     profile = tmp_path / "config.yaml"
     profile.write_text("default-resources:\n  runtime: 60\n  mem_mb: 2000\nset-resources:\n  train:\n"
                        "    mem_mb: 64000\n")
