@@ -46,6 +46,16 @@ def test_every_shipped_study_passes(study):
     check_config(cfg, SCHEMA)
 
 
+@pytest.mark.parametrize("addon", sorted((REPO / "config/addons").glob("*.yaml")), ids=lambda p: p.stem)
+def test_every_shipped_addon_passes_on_its_study(addon):
+    """An add-on (config/addons/) names the study it extends and adds to it; together they pass the checks."""
+    extra = yaml.safe_load(addon.read_text())
+    study = REPO / "config/studies" / f"{extra['study']}.yaml"
+    cfg = drop_switched_off(merge(merge(DEFAULTS, yaml.safe_load(study.read_text())), extra))
+    assert set(extra["experiments"]) <= set(cfg["experiments"])
+    check_config(cfg, SCHEMA)
+
+
 def test_a_study_leaves_an_experiment_out_with_null():
     cfg = drop_switched_off(merge(CONFIG, {"experiments": {"unet_control": None}}))
     assert "unet_control" not in cfg["experiments"] and "bilstm_daly" in cfg["experiments"]
