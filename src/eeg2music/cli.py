@@ -47,7 +47,9 @@ def synth_main(argv: list[str]) -> int:
                                 description="Write a synthetic study shaped like real OpenNeuro datasets, with a "
                                             "known forward model and ceiling (derivatives/ground_truth).")
     p.add_argument("--out", type=Path, default=d.out, help="parent folder; one BIDS root per style")
-    p.add_argument("--styles", nargs="+", default=list(d.styles), choices=STYLES)
+    p.add_argument("--styles", nargs="+", default=list(d.styles), choices=(*STYLES, "nmed-t"),
+                   help="nmed-t: songNN_Imputed.mat files (--runs songs of --trial-s seconds, every subject in each "
+                        "file) and their audio in <name>-audio/ beside them")
     p.add_argument("--subjects", type=int, default=d.n_subjects)
     p.add_argument("--runs", type=int, default=d.n_runs)
     p.add_argument("--trials", type=int, default=d.n_trials, help="trials per run")
@@ -91,7 +93,15 @@ def synth_main(argv: list[str]) -> int:
     cfg = SynthConfig(out=a.out, styles=tuple(a.styles), n_subjects=a.subjects, n_runs=a.runs, n_trials=a.trials,
                       trial_s=a.trial_s, snr=a.snr, seed=a.seed, n_clips=a.clips, template_dir=a.template_dir,
                       realism=realism, name=a.name)
-    roots = write_replicas(cfg, a.only) if a.replica else write_study(cfg)
+    if "nmed-t" in a.styles:
+        if len(a.styles) != 1 or a.replica:
+            p.error("--styles nmed-t is written alone (and has no replica)")
+        from eeg2music.synth.nmed import NmedConfig, write_nmed
+
+        roots = write_nmed(NmedConfig(a.out, a.name or "nmed-t", a.subjects, a.runs, a.trial_s, a.snr, a.seed,
+                                      realism=realism))
+    else:
+        roots = write_replicas(cfg, a.only) if a.replica else write_study(cfg)
     for r in roots:
         print(r)
     return 0

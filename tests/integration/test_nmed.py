@@ -97,3 +97,30 @@ def test_model_a_trains_on_an_nmed_study_through_the_interpolation_adapter(tmp_p
     cfg = load_config(config, {"data.manifest": str(manifest.save(tmp_path / "m.json")), "run_dir": str(run)})
     final = torch.load(main(cfg), weights_only=False)
     assert final["step"] == 3 and all(torch.isfinite(v).all() for v in final["model"].values())
+
+
+def test_the_synthetic_nmed_study_reads_like_the_real_files(tmp_path, pre_cfg):
+    """`eeg2music synth --styles nmed-t`: v7.3 song files with every subject in each (MATLAB's header, electrode ×
+    time × subject in µV at 125 Hz), the songs' audio in a folder of its own; the real reader and preprocessing read
+    it as NMED-T, with the music in the EEG of every subject."""
+    from eeg2music.cli import synth_main
+    from eeg2music.preprocess.subject import run_subject
+    from eeg2music.store_writer import open_store
+
+    assert synth_main(["--styles", "nmed-t", "--out", str(tmp_path), "--subjects", "3", "--runs", "2",
+                       "--trial-s", "20", "--snr", "0.5"]) == 0
+    root, audio = tmp_path / "nmed-t", tmp_path / "nmed-t-audio"
+    assert sorted(p.name for p in audio.iterdir()) == ["song21.wav", "song22.wav"]
+    path = root / "song21_Imputed.mat"
+    assert path.read_bytes()[:19] == b"MATLAB 7.3 MAT-file" and h5py.is_hdf5(path)
+    reader = make_reader("nmed-t", "nmed-t", root, audio_dir=audio)
+    assert reader.subjects() == ["01", "02", "03"]
+    assert [r.run for r in reader.run_files("03")] == ["song21", "song22"]
+    run = reader.read_run(reader.run_files("03")[1])
+    assert run.raw.info["sfreq"] == 125 and len(run.raw.ch_names) == 125 and run.raw.n_times == 20 * 125
+    assert 5e-6 < run.raw.get_data().std() < 200e-6  # volts: tens of µV
+    assert run.trials[0].audio_status == AUDIO_OK and run.trials[0].audio_path == audio / "song22.wav"
+    store = run_subject(kind="nmed-t", dataset="nmed-t", root=root, subject="02", out=tmp_path / "sub-02.zarr",
+                        cfg=pre_cfg, audio_dir=audio)
+    g = open_store(store)
+    assert g["eeg/100"].shape[:2] == (2, 125) and g["audio"].shape[0] == 2

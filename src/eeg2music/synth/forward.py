@@ -22,8 +22,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
+import mne
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
@@ -31,15 +33,21 @@ from eeg2music.preprocess.audio import amplitude_envelope
 from eeg2music.preprocess.channels import normalise_channel_name, standard_montage
 
 LAGS_S = 0.4  # TRF support
+EGI_NAME = re.compile(r"E\d+")
 FEATURES = ("envelope", "onsets")
 
 
 def channel_positions(names: list[str], rng: np.random.Generator) -> np.ndarray:
-    """(n, 3) head positions in metres from the template montage; unknown names get random scalp points."""
+    """(n, 3) head positions in metres from the template montage (EGI's ``E1``… from the GSN HydroCel-128 net, as
+    NMED-T recorded); unknown names get random scalp points."""
     pos = standard_montage().get_positions()["ch_pos"]
+    egi = mne.channels.make_standard_montage("GSN-HydroCel-128").get_positions()["ch_pos"] \
+        if any(EGI_NAME.fullmatch(n) for n in names) else {}
     out = []
     for name in names:
         p = pos.get(normalise_channel_name(name))
+        if p is None:
+            p = egi.get(name)
         if p is None:
             v = rng.normal(size=3)
             v[2] = abs(v[2])
