@@ -28,6 +28,15 @@ include: "workflow/rules/learning.smk"
 include: "workflow/rules/study.smk"
 
 
+# Bookkeeping that takes a second runs where Snakemake runs, not as a cluster job: a cluster job costs about 10 s of
+# submission and job-side start-up (measured on the local SLURM), and Daly's per-participant scheme alone makes one
+# split per participant and fold (120 in the bcmi study).
+localrules:
+    split,
+    subject_split,
+    subsample_split,
+
+
 rule all:
     input:
         expand(res("discover/{dataset}/subjects.tsv"), dataset=sorted(DATASETS)),
