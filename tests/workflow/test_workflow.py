@@ -181,6 +181,8 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     cfg["learning_curve"]["fractions"] = [0.25, 0.5]  # 1, 2 and 3 training trials per subject and fold
     cfg["experiments"]["diffwave_eeg"]["samples"] = 2  # K > 1 samples per trial: the report's spread
     cfg["experiments"]["bilstm_daly"]["per_participant"] = True  # Daly's way: one model per subject and fold
+    for exp in ("small_cnn_mel", "diffwave_vocoder_priorgrad"):  # the Quick start runs them; their models are
+        del cfg["experiments"][exp]  # tested alone (tests/unit/models): keeps this test's minutes in check
     cfg["experiments"]["eegpt_diffwave_joint"] = {  # stage 4, off by default: A inside B, started from A's run
         "kind": "train", "config": "config/train/eegpt_diffwave_joint.yaml", "split": "cv-by-run",
         "init": {"init_from": "eegpt_mel"}}
