@@ -50,17 +50,22 @@ def _recording_span(e) -> tuple[tuple, float, float]:
     return (e.store, "run", e.run), e.onset_s + e.start_s, e.onset_s + e.stop_s
 
 
-def _overlapping_windows(a, b, reach: float = 0.0) -> int:
-    """Pairs of an entry of ``a`` and one of ``b`` whose EEG overlaps, or with ``reach`` > 0 lies closer than that."""
+def _close_windows(a, b, reach: float = 0.0) -> tuple[int, int]:
+    """Pairs of an entry of ``a`` and one of ``b`` whose EEG overlaps, and pairs whose EEG does not overlap but lies
+    closer than ``reach`` (adjacent); one pass over the spans for both."""
     spans: dict[tuple, list] = {}
     for e in a:
         key, start, stop = _recording_span(e)
         spans.setdefault(key, []).append((start, stop))
-    count = 0
+    overlapping = adjacent = 0
     for e in b:
         key, start, stop = _recording_span(e)
-        count += sum(1 for s, t in spans.get(key, []) if start < t + reach and s < stop + reach)
-    return count
+        for s, t in spans.get(key, []):
+            if start < t and s < stop:
+                overlapping += 1
+            elif reach and start < t + reach and s < stop + reach:
+                adjacent += 1
+    return overlapping, adjacent
 
 
 def _reach(manifest: Manifest) -> float:
@@ -78,9 +83,8 @@ def audit(manifest: Manifest) -> dict[str, Any]:
     for a, b in combinations(PARTS, 2):
         pair = f"{a}/{b}"
         shared[pair] = {k: len(keys[a][k] & keys[b][k]) for k in SET_KEYS}
-        shared[pair]["overlapping_windows"] = _overlapping_windows(parts[a], parts[b])
-        shared[pair]["adjacent_windows"] = (_overlapping_windows(parts[a], parts[b], reach)
-                                            - shared[pair]["overlapping_windows"]) if reach else 0
+        shared[pair]["overlapping_windows"], shared[pair]["adjacent_windows"] = _close_windows(parts[a], parts[b],
+                                                                                              reach)
         examples[pair] = {k: [list(x) if isinstance(x, tuple) else x for x in sorted(keys[a][k] & keys[b][k])[:3]]
                           for k in SET_KEYS}
     # Honesty is about the test part: it must share nothing relevant with what the model was trained or selected

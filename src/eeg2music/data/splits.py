@@ -217,7 +217,6 @@ def long_trial_split(rows: list[dict[str, Any]], protocol: str, seed: int, fold:
     elif protocol == "leave-song-out":
         spans = long_trials.leave_song_out(rows, fold, n_folds or 5, seed, val > 0)
     elif protocol == "predann":
-        seed = long_trials.PREDANN["seed"] if seed is None else seed
         spans = long_trials.predann(rows, seed, long_trials.PREDANN["test"], val)
         window_s = long_trials.PREDANN["excerpt_s"]
     else:

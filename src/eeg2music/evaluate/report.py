@@ -224,14 +224,20 @@ def pairs(items: list[str]) -> dict[str, str]:
     """``NAME=VALUE`` arguments → a dict."""
     bad = [i for i in items if "=" not in i]
     if bad:
-        raise InputError(None, f"{bad[0]!r} is not NAME=VALUE", "write each as control=model")
+        raise InputError(None, f"{bad[0]!r} is not NAME=VALUE", "write each as name=value")
     return dict(i.split("=", 1) for i in items)
 
 
+def _versus(model: dict, other: dict, key: str) -> tuple[str, dict[str, float]]:
+    """The paired test across subjects of ``model`` against ``other`` on ``key``, as a table cell, and the test."""
+    t = paired_test(model["metrics"][key]["per_subject"], other["metrics"][key]["per_subject"])
+    return f"Δ {t['mean_difference']:+.3f}, p {t['p']:.3f} (n={t['n_subjects']})", t
+
+
 def _beats(model: dict, floor: dict, key: str) -> str:
-    t = paired_test(model["metrics"][key]["per_subject"], floor["metrics"][key]["per_subject"])
+    cell, t = _versus(model, floor, key)
     verdict = "beats it" if t["mean_difference"] > 0 and t["p"] < 0.05 else "<span class='ns'>does not beat it</span>"
-    return f"Δ {t['mean_difference']:+.3f}, p {t['p']:.3f} (n={t['n_subjects']}): {verdict}"
+    return f"{cell}: {verdict}"
 
 
 def comparison_table(metrics: dict[str, Path], baseline: str, key: str = "rank_accuracy",
@@ -261,8 +267,7 @@ def comparison_table(metrics: dict[str, Path], baseline: str, key: str = "rank_a
         if exp == baseline:
             row.append("baseline")
         else:
-            t = paired_test(r["metrics"][key]["per_subject"], runs[baseline]["metrics"][key]["per_subject"])
-            row.append(f"Δ {t['mean_difference']:+.3f}, p {t['p']:.3f} (n={t['n_subjects']})")
+            row.append(_versus(r, runs[baseline], key)[0])
         if controls:
             floors = [f"{html.escape(c)}: {_beats(r, runs[c], key)}" for c, of in controls.items()
                       if of in (exp, EVERY_MODEL)]
@@ -319,7 +324,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.cmd == "experiment":
         experiment_page(a.metrics, a.out_dir, a.audio_dir, a.runs)
     else:
-        comparison_page({k: Path(v) for k, v in (m.split("=", 1) for m in a.metrics)}, a.baseline, a.out,
+        comparison_page({k: Path(v) for k, v in pairs(a.metrics).items()}, a.baseline, a.out,
                         controls=pairs(a.controls))
     return 0
 

@@ -6,8 +6,8 @@ files' times) can be read back without a profiler. The rehearsal (README, "Rehea
 in its study page; ``eeg2music run-cost`` prints them as Markdown for the docs.
 
 A rehearsal's replicas hold every real subject's runs at their real lengths, so its preprocessing jobs are what the
-real subjects cost: :func:`preprocess_resources` turns them into the cluster profile's ``preprocess`` resources
-(with margins for a slower core and a shared file system) and says whether the profile grants them.
+real subjects cost: :func:`preprocess_cost` turns them into what one job needs (with margins for a slower core and
+a shared file system), and :func:`preprocess_advice` says whether a cluster profile's ``preprocess`` grants it.
 """
 
 from __future__ import annotations
@@ -95,12 +95,15 @@ def rows(cost: RunCost) -> list[list[str]]:
              f"{r['peak_rss_mb']:.0f}", f"{r['cpu_s']:.0f}"] for r in cost.rules]
 
 
+def markdown_table(columns: list[str], body: list[list[str]]) -> str:
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    return "\n".join(lines + ["| " + " | ".join(r) + " |" for r in body]) + "\n"
+
+
 def markdown(cost: RunCost) -> str:
-    lines = [f"Elapsed: {cost.elapsed_s / 60:.1f} min (first job start to last job end); "
-             + "; ".join(f"{k}: {v:,.0f} MB" for k, v in cost.disk_mb.items()) + ".", "",
-             "| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(r) + " |" for r in rows(cost)]
-    return "\n".join(lines) + "\n"
+    return (f"Elapsed: {cost.elapsed_s / 60:.1f} min (first job start to last job end); "
+            + "; ".join(f"{k}: {v:,.0f} MB" for k, v in cost.disk_mb.items()) + ".\n\n"
+            + markdown_table(COLUMNS, rows(cost)))
 
 
 TIME_MARGIN = 3.0  # a cluster core may be slower than this machine's, and the stores go to a shared file system
@@ -176,6 +179,5 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(f"\nPreprocessing: {cost.subjects} subjects, {cost.cpu_hours:.2f} CPU-hours, at most "
                          f"{cost.s_per_eeg_hour:.0f} s per hour of EEG. For {a.profile} (margins: time "
                          f"×{TIME_MARGIN:g}, memory ×{MEMORY_MARGIN:g}):\n\n"
-                         "| " + " | ".join(ADVICE_COLUMNS) + " |\n" + "|" + "---|" * len(ADVICE_COLUMNS) + "\n"
-                         + "".join("| " + " | ".join(r) + " |\n" for r in preprocess_advice(cost, a.profile)))
+                         + markdown_table(ADVICE_COLUMNS, preprocess_advice(cost, a.profile)))
     return 0

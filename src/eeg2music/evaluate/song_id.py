@@ -85,25 +85,23 @@ def song_identification(pred: list[np.ndarray], true: list[np.ndarray], meta: li
     guess = scores.argmax(1)
     voted = vote(guess, w, vote_s, window_s)
     rng = np.random.default_rng(seed)
-    spans = np.unique(w.span)
-    span_song = {s: truth[w.span == s][0] for s in spans}
+    _, first, window_span = np.unique(w.span, return_index=True, return_inverse=True)
+    span_song = truth[first]
 
     def accuracy(labels: np.ndarray, predicted: np.ndarray) -> float:
         return float((predicted == labels).mean())
 
     null = {"window": [], "vote": []}
-    for _ in range(n_perm):  # shuffle which song each decoded span is labelled with
-        shuffled = dict(zip(spans.tolist(), rng.permutation([span_song[s] for s in spans]).tolist(), strict=True))
-        labels = np.array([shuffled[s] for s in w.span.tolist()])
+    for _ in range(n_perm):  # shuffle which song each decoded span is labelled with; its windows follow it
+        labels = rng.permutation(span_song)[window_span]
         null["window"].append(accuracy(labels, guess))
         null["vote"].append(accuracy(labels, voted))
-    subjects = sorted(set(w.subject))
+    masks = {s: np.array([x == s for x in w.subject]) for s in sorted(set(w.subject))}
     out: dict[str, Any] = {"n_windows": len(w.song), "n_songs": len(names), "chance": 1 / len(names),
                            "window_s": window_s, "hop_s": hop_s, "vote_s": vote_s}
     for name, predicted in (("window", guess), ("vote", voted)):
         observed = accuracy(truth, predicted)
-        per_subject = {s: accuracy(truth[[x == s for x in w.subject]], predicted[[x == s for x in w.subject]])
-                       for s in subjects}
+        per_subject = {s: accuracy(truth[mask], predicted[mask]) for s, mask in masks.items()}
         values = np.array(null[name])
         out[name] = {"accuracy": observed, "p": float((1 + np.sum(values >= observed - 1e-12)) / (1 + n_perm)),
                      "null_mean": float(values.mean()), "per_subject": per_subject,

@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
                    help="prior-only floors and the model each is the floor of")
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args(argv)
-    metrics = {k: Path(v) for k, v in (m.split("=", 1) for m in a.comparison)}
+    metrics = {k: Path(v) for k, v in pairs(a.comparison).items()}
     study_page(a.summary, metrics, a.baseline, a.budget, a.curves, a.out, a.cost, a.rehearsal, a.size_for,
                pairs(a.controls))
     print(a.out)

@@ -101,12 +101,18 @@ class DiffWaveDecoder(nn.Module):
             raise InputError(source, f"lacks {len(missing)} of this model's diffusion weights (e.g. {missing[0]})",
                              "point vocoder_from at a mel-conditioned DiffWave run of the same size")
 
-    def condition(self, batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
-        """The conditioner's frames as the network takes them (through the bottleneck when there is one)."""
+    def features_and_condition(self, batch: dict[str, torch.Tensor]
+                               ) -> tuple[torch.Tensor | None, torch.Tensor | None]:
+        """The conditioner's frames (PriorGrad's noise scale and the auxiliary loss read them), and the same frames
+        as the network takes them (through the bottleneck when there is one)."""
         if self.conditioner is None:
-            return None
-        cond = self.conditioner(batch)
-        return self.bottleneck(cond) if self.bottleneck is not None else cond
+            return None, None
+        features = self.conditioner(batch)
+        return features, self.bottleneck(features) if self.bottleneck is not None else features
+
+    def condition(self, batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        """The conditioner's frames as the network takes them."""
+        return self.features_and_condition(batch)[1]
 
     def noise_scale(self, batch: dict[str, torch.Tensor], features: torch.Tensor | None, n: int
                     ) -> torch.Tensor | None:
@@ -122,8 +128,7 @@ class DiffWaveDecoder(nn.Module):
 
     def forward(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         audio = batch["audio"].float() * self.audio_gain
-        features = self.conditioner(batch) if self.conditioner is not None else None
-        cond = self.bottleneck(features) if self.bottleneck is not None else features
+        features, cond = self.features_and_condition(batch)
         t = torch.randint(0, len(self.schedule), (audio.shape[0],), device=audio.device)
         scale = self.noise_scale(batch, features, audio.shape[-1])
         noise = torch.randn_like(audio) if scale is None else torch.randn_like(audio) * scale
@@ -165,8 +170,7 @@ class DiffWaveDecoder(nn.Module):
     def generate(self, batch: dict[str, torch.Tensor], steps: int | str = "fast", seed: int = 0,
                  n_samples: int | None = None) -> torch.Tensor:
         """(B, T) waveforms at ``audio_rate`` from pure noise; T from the conditioner (or ``n_samples``)."""
-        features = self.conditioner(batch) if self.conditioner is not None else None
-        cond = self.bottleneck(features) if self.bottleneck is not None else features
+        features, cond = self.features_and_condition(batch)
         if cond is not None:
             n = n_samples or cond.shape[-1] * round(self.audio_rate / self.conditioner.rate)
             cond = self.net.upsample(cond, n)
