@@ -8,6 +8,8 @@ Layout (``STORE_LAYOUT_VERSION``)::
       envelope     (trial, time) float32 at envelope_rate (Daly's amplitude signal)
       mel          (trial, mel, frame) float32 natural-log power, frame k centred on k / mel_rate
       ratings      (trial, rating, time) float32 at envelope_rate (present when the dataset has FEELTRACE)
+      aux/<rate>   (trial, channel, time) float32, volts: the ECG/EOG channels (attrs aux_channels), band-passed
+                   like the EEG, for the artefact control (present when the recording has them)
       qc/psd_freqs, qc/psd_before, qc/psd_after   channel-mean PSD per run, for the summary figure
       attrs: layout_version, complete, dataset, subject, channels, units, rates, trials[...], bads, notes, qc,
              provenance (source files relative to the dataset root, config subset, package versions, git SHA)
@@ -18,6 +20,7 @@ Layout (``STORE_LAYOUT_VERSION``)::
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 import zlib
@@ -66,6 +69,7 @@ class StoreWriter:
             self.root.create_array(name, data=np.ascontiguousarray(data), chunks=_chunks(data.shape),
                                    compressors=None)
         except OSError as err:
+            quiet_abandoned_writes()
             raise write_failure(self.path, err) from err
 
     def commit(self, attrs: dict[str, Any]) -> Path:
@@ -75,6 +79,7 @@ class StoreWriter:
             sums = sync_and_checksum(self.tmp)
             write_synced(self.tmp / CHECKSUMS, json.dumps({"algorithm": "crc32", "chunks": sums}).encode())
         except OSError as err:
+            quiet_abandoned_writes()
             raise write_failure(self.path, err) from err
         old = None
         if self.path.exists():
@@ -88,6 +93,13 @@ class StoreWriter:
 
     def abort(self) -> None:
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def quiet_abandoned_writes() -> None:
+    """Zarr writes a store's chunks as concurrent tasks; when one write is refused the others are abandoned, and
+    asyncio reports each at exit ("Task was destroyed but it is pending", "Future exception was never retrieved",
+    with tracebacks), how many depending on thread timing. The refused write is already reported in one line."""
+    logging.getLogger("asyncio").setLevel(logging.CRITICAL)
 
 
 CHECKSUMS = "checksums.json"

@@ -16,6 +16,8 @@ import pytest
 import soundfile as sf
 import yaml
 
+from eeg2music.train.config import read_values
+
 from ..chromium import distinct_colours, render
 from ..conftest import REPO
 from ..helpers import quick_start_config, write_config
@@ -246,12 +248,17 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
             np.load(work / "results/synthetic/predictions/linear_trf/cv-by-run/fold-0.npz") as b:
         assert str(a["header"]) != "" and a["pred_0"].shape == b["pred_0"].shape  # same trials, other channels
         assert not np.allclose(a["pred_0"], b["pred_0"])
-    decoders = [e for e in cfg["experiments"] if e not in floors and e not in artefact]
+    # ceilings (a vocoder fed the true mel reads no EEG) sit with the controls and are tested against nothing
+    ceilings = [e for e, c in cfg["experiments"].items() if c["kind"] == "train"
+                and read_values(work / c["config"])["model"].get("conditioning") == "mel"]
+    assert "diffwave_vocoder" in ceilings
+    decoders = [e for e in cfg["experiments"] if e not in floors and e not in artefact and e not in ceilings]
     for exp in decoders:
         row = re.search(rf"<tr><td>{exp}</td>.*?</tr>", report, re.S).group(0)
         assert all(f"{c}: Δ" in row for c in artefact)
-    control_table = report[report.index("Controls and floors (not decoders)"):]
-    assert all(name in control_table for name in [*floors, *artefact])
+    control_table = report[report.index("Controls, floors and ceilings (not decoders)"):]
+    assert all(name in control_table for name in [*floors, *artefact, *ceilings])
+    assert all(f"<tr><td>{name}</td>" not in report[:report.index(control_table)] for name in ceilings)
     # runs that start from another experiment's run of the same fold (init:): mode 2 from the mel vocoder, stage 4
     # from model A, each after it in the DAG
     for exp, param, source in (("diffwave_eeg", "vocoder_from", "diffwave_vocoder"),

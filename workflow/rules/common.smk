@@ -130,10 +130,21 @@ def decoded_by(exp):
 
 PREDICTED = [e for e in EXPERIMENTS if EXPERIMENTS[decoded_by(e)]["kind"] == "train"] or ["none"]
 CHAIN_DECODED = [e for e in EXPERIMENTS if EXPERIMENTS[decoded_by(e)]["kind"] == "chain"] or ["none"]
-# Controls and the models they are the floor of: prior-only floors of their own model, artefact controls of every
-# model (report: their own table, and each model's row says which it beats).
-CONTROLS = {e: c["of"] for e, c in EXPERIMENTS.items() if c["kind"] == "prior_only"} | {
-    e: "every-model" for e, c in EXPERIMENTS.items() if c.get("control") == "artefact"}
+
+
+def model_of(exp):
+    """The model section of a trained experiment's config (None for other kinds)."""
+    from eeg2music.train.config import read_values
+
+    e = EXPERIMENTS[exp]
+    return read_values(Path(e["config"]))["model"] if e["kind"] == "train" else None
+
+
+# Rows of the comparison that are not decoders (report: their own table; each model's row says which it beats):
+# prior-only floors of their own model, artefact controls of every model, and ceilings (vocoders fed the true mel).
+CONTROLS = ({e: c["of"] for e, c in EXPERIMENTS.items() if c["kind"] == "prior_only"}
+            | {e: "every-model" for e, c in EXPERIMENTS.items() if c.get("control") == "artefact"}
+            | {e: "no-eeg" for e in EXPERIMENTS if (model_of(e) or {}).get("conditioning") == "mel"})
 
 
 def experiment_protocols(exp):
@@ -216,10 +227,7 @@ def control_flags():
 
 def is_waveform(exp):
     """Experiments whose model generates audio (DiffWave): they get a listening step."""
-    from eeg2music.train.config import read_values
-
-    e = EXPERIMENTS[exp]
-    return e["kind"] == "train" and read_values(Path(e["config"]))["model"]["name"] == "diffwave"
+    return (model_of(exp) or {}).get("name") == "diffwave"
 
 
 def listening_dir(exp):

@@ -48,16 +48,19 @@ class StoreInfo:
     arrays: tuple[str, ...]
     source_names: tuple[str, ...] = ()
     n_mels: int = 0
+    aux_channels: tuple[str, ...] = ()  # ECG/EOG rows of aux/<rate>
 
     @classmethod
     def read(cls, path: str | Path) -> StoreInfo:
         g = open_store(Path(path))  # refuses missing, incomplete and old-layout stores with one line
         a = g.attrs
-        arrays = tuple(f"eeg/{r}" for r in a["eeg_rates"]) + tuple(
+        aux = tuple(a.get("aux_channels", []))
+        arrays = tuple(f"eeg/{r}" for r in a["eeg_rates"]) + tuple(f"aux/{r}" for r in a["eeg_rates"] if aux) + tuple(
             n for n in ("audio", "envelope", "mel", "ratings", "sources/100") if n in g)
         return cls(str(path), a["dataset"], a["subject"], tuple(a["channels"]), tuple(a["eeg_rates"]),
                    a["audio_rate"], a["envelope_rate"], a["mel_rate"], float(a["epoch_s"]), tuple(a["trials"]),
-                   tuple(a.get("rating_names", [])), arrays, tuple(a.get("source_names", [])), int(a.get("n_mels", 0)))
+                   tuple(a.get("rating_names", [])), arrays, tuple(a.get("source_names", [])), int(a.get("n_mels", 0)),
+                   aux)
 
     def inputs(self, array: str) -> tuple[str, ...]:
         """Names of the rows of ``array``: EEG channels, or Daly's source features."""

@@ -33,7 +33,7 @@ class WindowConfig:
     hop_s: float | None = None  # default: window_s (no overlap)
     rate: int = 256  # which EEG rate of the stores
     targets: tuple[str, ...] = ("audio", "envelope", "mel")
-    channels: str = "intersection"  # or "eegpt"
+    channels: str = "intersection"  # or "eegpt", or "frontal" (with the ECG/EOG channels: the artefact control)
     random_offset: bool = False  # training: shift each window by up to one hop, new every epoch
     eeg_unit: str = "uV"
     whole_trial: bool = False  # Daly: one item per trial (window = the trial's span)
@@ -87,6 +87,14 @@ class WindowDataset(Dataset):
                 raise InputError(p, f"store has no {missing} arrays", "drop these targets or use other datasets")
         self.channel_map = harmonise({p: list(self.stores[p].inputs(self.cfg.eeg_array)) for p in used},
                                      self.cfg.channels)
+        # The artefact control also reads the ECG/EOG channels (aux/<rate>) that every store of the manifest
+        # recorded, so that train, val and test items have the same inputs.
+        self.aux_names: tuple[str, ...] = ()
+        if self.cfg.channels == "frontal" and self.cfg.eeg_array == "eeg":
+            first = self.stores[paths[0]].aux_channels
+            self.aux_names = tuple(c for c in first if all(c in self.stores[p].aux_channels for p in paths))
+        self.aux_index = {p: np.array([self.stores[p].aux_channels.index(c) for c in self.aux_names], dtype=np.int64)
+                          for p in paths}
         self.entries = entries
         r = self.cfg.rate
         starts, owners, lengths = [], [], []
@@ -115,7 +123,8 @@ class WindowDataset(Dataset):
         info = self.stores[self.entries[0].store]
         return {"rates": {"eeg": self.cfg.rate, "audio": self.cfg.audio_rate or info.audio_rate,
                           "envelope": info.envelope_rate, "mel": info.mel_rate},
-                "n_mels": info.n_mels, "channels": list(self.channel_map.names), "eeg_unit": self.cfg.eeg_unit}
+                "n_mels": info.n_mels, "channels": [*self.channel_map.names, *self.aux_names],
+                "eeg_unit": self.cfg.eeg_unit}
 
     def audio_rms(self, max_windows: int = 256) -> float:
         """RMS of the waveform target over up to ``max_windows`` evenly spaced windows (at the model's audio rate):
@@ -159,6 +168,10 @@ class WindowDataset(Dataset):
         present = src >= 0
         scale = UNITS[self.cfg.eeg_unit] if self.cfg.eeg_array == "eeg" else 1.0  # source features: as computed
         eeg[present] = raw[src[present]] * scale
+        if self.aux_names:
+            aux = self._reader(e.store, f"aux/{r}").read(e.trial, start, start + n)
+            eeg = np.concatenate([eeg, aux[self.aux_index[e.store]] * scale])
+            present = np.concatenate([present, np.ones(len(self.aux_names), dtype=bool)])
         t0, dur = start / r, n / r
         info = self.stores[e.store]
         item: dict[str, Any] = {

@@ -218,6 +218,7 @@ def daly_section(summary: dict[str, Any]) -> str:
 
 
 EVERY_MODEL = "every-model"  # a control every decoder must beat (artefact controls)
+NO_EEG = "no-eeg"  # a ceiling: a vocoder fed the true mel reads no EEG, so it is neither a decoder nor beaten by one
 
 
 def pairs(items: list[str]) -> dict[str, str]:
@@ -251,7 +252,7 @@ def comparison_table(metrics: dict[str, Path], baseline: str, key: str = "rank_a
         raise InputError(None, f"baseline {baseline!r} is not among the experiments {sorted(runs)}",
                          "set evaluate.baseline to one of them")
     unknown = sorted(f"{c} (of {of})" for c, of in controls.items()
-                     if c not in runs or (of not in runs and of != EVERY_MODEL))
+                     if c not in runs or (of not in runs and of not in (EVERY_MODEL, NO_EEG)))
     if unknown:
         raise InputError(None, f"controls without metrics: {', '.join(unknown)}", "evaluate them and their models")
     names = sorted({m for r in runs.values() for m in r["metrics"]})
@@ -280,15 +281,18 @@ def comparison_table(metrics: dict[str, Path], baseline: str, key: str = "rank_a
     columns = ["experiment", *names, "Daly protocol", f"vs {baseline}"] + (["vs its controls"] if controls else [])
     table = caption + _table(columns, rows, "comparison")
     if controls:
-        floor_rows = [[html.escape(c), "every model" if of == EVERY_MODEL else html.escape(of),
+        role = {EVERY_MODEL: "artefact control of every model", NO_EEG: "ceiling (true mel in, no EEG)"}
+        floor_rows = [[html.escape(c), role.get(of, f"floor of {html.escape(of)}"),
                        *metric_cells(runs[c]), daly_summary(runs[c])] for c, of in controls.items()]
-        table += ("<h3>Controls and floors (not decoders)</h3><p>Artefact controls decode from the frontal and "
-                  "periocular channels only, where blinks and eye movements dominate: every model must beat them, or "
-                  "it may be decoding the eyes. Floors are a generative model's own weights and sampler with the EEG "
-                  "replaced by zeros or by another test trial's EEG of the same participant: a generator makes "
-                  "music-like audio from any input, so it decodes the EEG only where it beats its floors. 'vs its "
-                  f"controls' above: Wilcoxon signed-rank across subjects of pooled {key}, p < 0.05.</p>"
-                  + _table(["control", "floor of", *names, "Daly protocol"], floor_rows, "floors"))
+        table += ("<h3>Controls, floors and ceilings (not decoders)</h3><p>Artefact controls decode from the frontal "
+                  "and periocular channels and the ECG/EOG channels only, where blinks, eye movements and the heart "
+                  "dominate: every model must beat them, or it may be decoding the eyes. Floors are a generative "
+                  "model's own weights and sampler with the EEG replaced by zeros or by another test trial's EEG of "
+                  "the same participant: a generator makes music-like audio from any input, so it decodes the EEG "
+                  "only where it beats its floors. Ceilings are vocoders fed the true music's log-mel: what a "
+                  "decoder that recovered the mel exactly would reach. 'vs its controls' above: Wilcoxon signed-rank "
+                  f"across subjects of pooled {key}, p < 0.05.</p>"
+                  + _table(["control", "role", *names, "Daly protocol"], floor_rows, "floors"))
     return table, runs
 
 
@@ -319,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     c.add_argument("--baseline", required=True)
     c.add_argument("--out", type=Path, required=True)
     c.add_argument("--controls", nargs="*", default=[], metavar="CONTROL=MODEL",
-                   help="prior-only floors and the model each is the floor of (their own table)")
+                   help="rows that are not decoders (their own table): a prior-only floor =the model it is the "
+                   f"floor of, an artefact control ={EVERY_MODEL}, a ceiling ={NO_EEG}")
     a = p.parse_args(argv)
     if a.cmd == "experiment":
         experiment_page(a.metrics, a.out_dir, a.audio_dir, a.runs)

@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size-for", type=Path, help="a cluster profile's config.yaml: check its preprocessing resources "
                    "against this run's (with --cost)")
     p.add_argument("--controls", nargs="*", default=[], metavar="CONTROL=MODEL",
-                   help="prior-only floors and the model each is the floor of")
+                   help="rows that are not decoders, as for eeg2music report compare --controls")
     p.add_argument("--out", type=Path, required=True)
     a = p.parse_args(argv)
     metrics = {k: Path(v) for k, v in pairs(a.comparison).items()}

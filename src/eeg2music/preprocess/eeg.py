@@ -49,6 +49,28 @@ def eeg_only(raw: mne.io.BaseRaw, copy: bool = True) -> mne.io.BaseRaw:
     return raw
 
 
+AUX_TYPES = ("ecg", "eog")  # physiological channels an artefact control may read (heart, eyes)
+
+
+def aux_only(raw: mne.io.BaseRaw, cfg: EegConfig, source: str) -> tuple[mne.io.BaseRaw | None, list[str]]:
+    """The run's ECG/EOG channels, band-passed like the EEG (no reference, no interpolation), for the artefact
+    control; channels that are flat or hold NaN are left out and named in the second value. None when the run has
+    none usable."""
+    names = [raw.ch_names[i] for i in mne.pick_types(raw.info, ecg=True, eog=True, exclude=[])]
+    if not names:
+        return None, []
+    aux = raw.copy().pick(names)
+    data = aux.get_data()
+    unusable = [n for n, row in zip(names, data, strict=True)
+                if np.isnan(row).any() or np.std(row) < cfg.flat_uv * 1e-6]
+    keep = [n for n in names if n not in unusable]
+    if not keep:
+        return None, unusable
+    aux.pick(keep)
+    aux.filter(cfg.l_freq, min(cfg.h_freq, aux.info["sfreq"] / 2 - 1), picks="all", verbose="error")
+    return aux, unusable
+
+
 def find_bad_channels(raw: mne.io.BaseRaw, cfg: EegConfig) -> dict[str, str]:
     """Channel → reason: NaN, flat, or an outlier in log power (robust z across channels)."""
     data = raw.get_data()
@@ -106,7 +128,7 @@ def cut_trial(raw: mne.io.BaseRaw, onset_s: float, duration_s: float, rate: int)
     pad = min(EPOCH_PAD_S, onset_s)
     start = round((onset_s - pad) * sfreq)
     stop = min(raw.n_times, round((onset_s + duration_s + EPOCH_PAD_S) * sfreq))
-    seg = raw.get_data(start=start, stop=stop)
+    seg = raw.get_data(picks="all", start=start, stop=stop)
     seg = resample(seg, sfreq, rate, axis=1)
     first = round((onset_s - start / sfreq) * rate)
     n = round(duration_s * rate)

@@ -19,7 +19,7 @@ from eeg2music.errors import InputError, one_line_errors
 from eeg2music.io.readers import make_reader
 from eeg2music.io.records import AUDIO_OK, AUDIO_TRUNCATED, Run, RunFile, Trial
 from eeg2music.preprocess import audio as audio_targets
-from eeg2music.preprocess.eeg import EegConfig, clean_run, cut_trial, eeg_only, mean_psd
+from eeg2music.preprocess.eeg import EegConfig, aux_only, clean_run, cut_trial, eeg_only, mean_psd
 from eeg2music.preprocess.sources import source_features
 from eeg2music.provenance import git_sha, package_versions
 from eeg2music.store_writer import StoreWriter
@@ -109,6 +109,8 @@ class RunResult:
     channels: list[str]
     psd: tuple[np.ndarray, np.ndarray, np.ndarray]  # freqs, before, after
     run: Run
+    aux: dict[int, list[np.ndarray]]  # ECG/EOG trials per rate (the artefact control's extra inputs)
+    aux_channels: list[str]
 
 
 def source_path(path: Path, root: Path) -> str:
@@ -123,6 +125,10 @@ def _process_run(run: Run, cfg: PreprocessConfig, root: Path) -> RunResult:
     run_file = run.file
     run.raw.load_data(verbose="error")
     ratings = [_ratings(run, trial, cfg.envelope_rate) for trial in run.trials]  # before dropping non-EEG
+    aux, unusable = aux_only(run.raw, cfg.eeg, str(run_file.path))
+    for name in unusable:
+        log.warning("%s: channel %s is flat or holds NaN; left out of the artefact control's inputs",
+                    run_file.path, name)
     clean = eeg_only(run.raw, copy=False)
     freqs, before = mean_psd(clean)
     clean, run_bads = clean_run(clean, cfg.eeg, str(run_file.path))
@@ -130,10 +136,13 @@ def _process_run(run: Run, cfg: PreprocessConfig, root: Path) -> RunResult:
         log.warning("%s: channel %s %s; interpolated from neighbours (mark it bad in channels.tsv to silence this)",
                     run_file.path, name, why)
     eeg: dict[int, list[np.ndarray]] = {r: [] for r in cfg.eeg.rates}
+    aux_trials: dict[int, list[np.ndarray]] = {r: [] for r in cfg.eeg.rates}
     targets, trials = [], []
     for trial in run.trials:
         for rate in cfg.eeg.rates:
             eeg[rate].append(cut_trial(clean, trial.onset_s, trial.duration_s, rate))
+            if aux is not None:
+                aux_trials[rate].append(cut_trial(aux, trial.onset_s, trial.duration_s, rate))
         try:
             targets.append(_audio_for(trial, cfg))
         except InputError as err:  # a truncated clip costs its trial (kept for EEG-only work), not the run
@@ -149,7 +158,7 @@ def _process_run(run: Run, cfg: PreprocessConfig, root: Path) -> RunResult:
             "source_file": source_path(run_file.path, root),
         })
     return RunResult(eeg, targets, ratings, trials, run_bads, clean.ch_names, (freqs, before, mean_psd(clean)[1]),
-                     run)
+                     run, aux_trials, aux.ch_names if aux is not None else [])
 
 
 def qc_row(run_file: RunFile, root: Path, run: Run | None = None, error: InputError | None = None) -> dict:
@@ -212,6 +221,7 @@ def run_subject(*, kind: str, dataset: str, root: Path, subject: str, out: Path,
             notes.append(f"trials cropped to the shortest ({min(durations):.1f} s)")
         for rate in cfg.eeg.rates:
             writer.array(f"eeg/{rate}", np.stack([x[:, : n_min[rate]] for x in eeg[rate]]))
+        aux_channels = _write_aux(writer, results, n_min, notes)
         source_names: list[str] = []
         if cfg.sources:
             if 100 not in cfg.eeg.rates:
@@ -237,13 +247,26 @@ def run_subject(*, kind: str, dataset: str, root: Path, subject: str, out: Path,
             "epoch_s": epoch_s, "runs": runs, "trials": trials, "bads": {r.run.file.run: r.bads for r in results},
             "notes": notes, "qc": qc, "rating_names": next((r.run.rating_channels for r in results
                                                             if r.run.rating_channels), []),
-            "source_names": source_names,
+            "source_names": source_names, "aux_channels": aux_channels,
             "provenance": {"source_files": [source_path(r.path, root) for r in run_files], "config": get_config(cfg),
                            "packages": package_versions(), "git_sha": git_sha()},
         })
     except BaseException:
         writer.abort()
         raise
+
+
+def _write_aux(writer: StoreWriter, results: list[RunResult], n_min: dict[int, int], notes: list[str]) -> list[str]:
+    """``aux/<rate>``: the ECG/EOG channels every run of the subject has, cut like the EEG; their names."""
+    common = [c for c in results[0].aux_channels if all(c in r.aux_channels for r in results)]
+    if len(common) < len({c for r in results for c in r.aux_channels}):
+        notes.append(f"ECG/EOG channels differ between runs; only {common or 'none'} kept for the artefact control")
+    if not common:
+        return []
+    for rate, n in n_min.items():
+        rows = [x[[r.aux_channels.index(c) for c in common], :n] for r in results for x in r.aux[rate]]
+        writer.array(f"aux/{rate}", np.stack(rows))
+    return common
 
 
 def _write_targets(writer: StoreWriter, targets, ratings, epoch_s: float, cfg: PreprocessConfig) -> None:

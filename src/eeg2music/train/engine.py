@@ -249,7 +249,7 @@ def _train(cfg: TrainConfig) -> Path:
     if cfg.model.get("audio_gain") == "auto":
         info["audio_rms"] = data.audio_rms()
         log.info("audio_gain auto: training audio RMS %.4f", info["audio_rms"])
-    model = registry.build(cfg.model, len(data.channel_map.names), info, source=str(run_dir / "config.yaml"))
+    model = registry.build(cfg.model, len(info["channels"]), info, source=str(run_dir / "config.yaml"))
     model = apply_init(model, cfg.model, str(run_dir / "config.yaml")).to(dist.device)
     if cfg.size == "full" and cfg.model.get("name") == "eegpt" and not cfg.model.get("weights"):
         log.warning("%s: EEGPT at full size without pretrained weights trains from a random initialisation; set "
