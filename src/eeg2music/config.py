@@ -30,6 +30,76 @@ def drop_switched_off(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
+def resolve_study(config: dict[str, Any], study_file: Path) -> dict[str, Any]:
+    """The configuration the workflow runs, from the defaults merged with the study's file: the study's own blocks
+    (``replace:``), experiments and datasets set to null left out, ``protocols:`` lists expanded, and
+    ``rehearse=true`` applied."""
+    return rehearse(expand_protocols(drop_switched_off(study_owns(config, study_file))))
+
+
+def study_owns(config: dict[str, Any], study_file: Path) -> dict[str, Any]:
+    """The blocks a study lists under ``replace:`` (dotted keys, e.g. ``experiments``, ``splits.folds``) are the
+    study's own, taken as written in its file instead of merged over the defaults. Snakemake merges a study key by
+    key, which suits a variant of the default data family (bcmi) but not another family (NMED-T), whose models and
+    protocols are its own."""
+    keys = config.get("replace") or []
+    if not keys:
+        return config
+    own = yaml.safe_load(Path(study_file).read_text()) or {}
+    for dotted in keys:
+        *parents, last = dotted.split(".")
+        source, target = own, config
+        for k in parents:
+            source, target = source.get(k, {}), target.setdefault(k, {})
+        if last not in source:
+            raise InputError(study_file, f"replace: {dotted} is not set in the study",
+                             f"set {dotted} in {Path(study_file).name}, or remove it from replace")
+        target[last] = source[last]
+    return config
+
+
+PROTOCOL_MARK = "@"  # linear_trf@time-block: one experiment of a `protocols:` list
+
+
+def expand_protocols(config: dict[str, Any]) -> dict[str, Any]:
+    """An experiment with ``protocols: [time-block, predann, …]`` becomes one experiment per protocol,
+    ``<name>@<protocol>`` with that ``split``, so that every model is trained, decoded and scored under each
+    protocol the same way, and the study page can set them side by side. The experiments it names (``of``,
+    ``encoder``, ``vocoder``, ``init``) are taken on the same protocol."""
+    experiments = config.get("experiments")
+    if not isinstance(experiments, dict):
+        return config
+    from eeg2music.data.audit import HONESTY
+
+    listed = {name: e["protocols"] for name, e in experiments.items() if isinstance(e, dict) and "protocols" in e}
+    if not listed:
+        return config
+    for name, protocols in listed.items():
+        if not any(p in HONESTY for p in protocols):
+            raise InputError(None, f"experiments.{name}.protocols: {protocols} are all leaky (the audit calls them "
+                             "honest for nothing)", "add an honest protocol (time-block, leave-song-out): a leaky "
+                             "protocol's results are never shown without an honest one's beside them")
+
+    def partner(other: str, protocol: str) -> str:
+        return f"{other}{PROTOCOL_MARK}{protocol}" if other in listed else other
+
+    out = {}
+    for name, e in experiments.items():
+        if name not in listed:
+            out[name] = e
+            continue
+        for protocol in listed[name]:
+            x = {k: v for k, v in e.items() if k != "protocols"} | {"split": protocol}
+            for key in ("of", "encoder", "vocoder"):
+                if key in x:
+                    x[key] = partner(x[key], protocol)
+            if "init" in x:
+                x["init"] = {param: partner(other, protocol) for param, other in x["init"].items()}
+            out[f"{name}{PROTOCOL_MARK}{protocol}"] = x
+    config["experiments"] = out
+    return config
+
+
 REPLICA_KINDS = ("ds002725", "ds002722")  # the datasets eeg2music.synth.replica writes replicas of
 
 

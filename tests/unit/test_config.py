@@ -7,7 +7,7 @@ import copy
 import pytest
 import yaml
 
-from eeg2music.config import check_config, drop_switched_off
+from eeg2music.config import check_config, drop_switched_off, resolve_study
 from eeg2music.errors import InputError
 from eeg2music.train.config import merge
 
@@ -41,7 +41,7 @@ def renamed(path: str, new: str) -> dict:
 
 @pytest.mark.parametrize("study", sorted((REPO / "config/studies").glob("*.yaml")), ids=lambda p: p.stem)
 def test_every_shipped_study_passes(study):
-    cfg = drop_switched_off(merge(DEFAULTS, yaml.safe_load(study.read_text())))
+    cfg = resolve_study(merge(DEFAULTS, yaml.safe_load(study.read_text())), study)
     assert cfg["study"] == study.stem
     check_config(cfg, SCHEMA)
 
@@ -135,8 +135,38 @@ def test_the_schema_knows_exactly_the_library_protocols():
 
     schema = yaml.safe_load(SCHEMA.read_text())
     experiment = schema["properties"]["experiments"]["additionalProperties"]["properties"]
-    assert tuple(experiment["split"]["enum"]) == PROTOCOLS
-    assert tuple(schema["properties"]["splits"]["properties"]["folds"]["properties"]) == PROTOCOLS
+    from eeg2music.data.long_trials import LONG_TRIAL_PROTOCOLS
+
+    every = PROTOCOLS + LONG_TRIAL_PROTOCOLS
+    assert tuple(experiment["split"]["enum"]) == every
+    assert set(experiment["protocols"]["items"]["enum"]) == set(every)
+    assert tuple(schema["properties"]["splits"]["properties"]["folds"]["properties"]) == every
+
+
+def test_an_nmed_study_owns_its_models_and_protocols_and_expands_them():
+    """config/studies/nmed-t.yaml replaces the BCMI experiments and folds instead of merging over them, and each
+    model listed with protocols becomes one experiment per protocol, with its partners on the same protocol."""
+    study = REPO / "config/studies/synthetic-nmed-t.yaml"
+    own = yaml.safe_load(study.read_text())
+    cfg = resolve_study(merge(copy.deepcopy(DEFAULTS), own), study)
+    check_config(cfg, SCHEMA)
+    assert set(cfg["splits"]["folds"]) == set(own["splits"]["folds"])
+    assert {name.split("@")[0] for name in cfg["experiments"]} == set(own["experiments"])
+    for name, e in own["experiments"].items():
+        for protocol in e["protocols"]:
+            assert cfg["experiments"][f"{name}@{protocol}"]["split"] == protocol
+            assert "protocols" not in cfg["experiments"][f"{name}@{protocol}"]
+    expanded = resolve_study(merge(copy.deepcopy(CONFIG), {"experiments": {
+        "vocoder": {"kind": "train", "config": "config/train/diffwave_vocoder.yaml", "protocols": ["cv-by-run",
+                                                                                                   "predann"]},
+        "floor": {"kind": "prior_only", "of": "vocoder", "eeg": "zeros", "protocols": ["cv-by-run", "predann"]}}}),
+        study.with_name("synthetic.yaml"))["experiments"]
+    assert expanded["floor@predann"]["of"] == "vocoder@predann"
+    with pytest.raises(InputError, match="all leaky"):
+        resolve_study(merge(copy.deepcopy(CONFIG), {"experiments": {"x": {"kind": "linear", "protocols": [
+            "predann", "random-window"]}}}), study)
+    with pytest.raises(InputError, match=r"replace: splits\.folds is not set"):
+        resolve_study({**copy.deepcopy(CONFIG), "replace": ["splits.folds"]}, study.with_name("synthetic.yaml"))
 
 
 def test_rehearsal_replaces_each_dataset_with_its_replica_and_keeps_the_rest():

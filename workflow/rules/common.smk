@@ -3,11 +3,14 @@ from pathlib import Path
 
 import sys
 
-from eeg2music.config import check_config, check_profile, check_roots, drop_switched_off, profile_from_argv, rehearse
+from eeg2music.config import check_config, check_profile, check_roots, profile_from_argv, resolve_study
+from eeg2music.data.audit import HONESTY
+from eeg2music.data.long_trials import LONG_TRIAL_PROTOCOLS, PREDANN
 from eeg2music.data.splits import PROTOCOLS
 
-drop_switched_off(config)  # a study leaves an experiment or dataset out by setting it to null
-rehearse(config)  # --config rehearse=true: the study on replicas of its datasets (README, "Rehearse the study")
+# The study's own blocks (replace:), experiments and datasets set to null left out, `protocols: [a, b]` expanded
+# into <name>@a and <name>@b, and --config rehearse=true (README, "Rehearse the real study").
+resolve_study(config, Path(workflow.basedir) / f"config/studies/{config['study']}.yaml")
 # One-line error naming the bad key before anything is scheduled (Snakemake's own validate prints a page).
 check_config(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml",
              " + ".join(str(f) for f in workflow.configfiles) or "config")
@@ -17,7 +20,7 @@ check_profile(profile_from_argv(sys.argv))
 
 DATASETS = config["datasets"]
 STUDY, SIZE = config["study"], config["size"]
-PROTOCOL_PATTERN = "|".join(PROTOCOLS)  # the split protocols, as a wildcard constraint
+PROTOCOL_PATTERN = "|".join(PROTOCOLS + LONG_TRIAL_PROTOCOLS)  # the split protocols, as a wildcard constraint
 # Every output of a study lives under its own folder, so that two studies never mix (results, logs).
 RESULTS = f"results/{STUDY}"
 
@@ -107,6 +110,26 @@ def split_folds(wildcards):
     return config["splits"]["folds"][wildcards.protocol]
 
 
+def split_seed(wildcards):
+    """The study's split seed; predann's is the published one (42) unless the study sets another."""
+    long = config["splits"].get("long_trials", {})
+    return long.get("predann_seed", PREDANN["seed"]) if wildcards.protocol == "predann" else config["splits"]["seed"]
+
+
+def long_trial_flags(wildcards):
+    """Window, lag and guard of the long-trial protocols (what the audit calls adjacent EEG)."""
+    if wildcards.protocol not in LONG_TRIAL_PROTOCOLS:
+        return ""
+    long = config["splits"].get("long_trials", {})
+    return " ".join(f"--{k.replace('_', '-')} {long[k]}" for k in ("window_s", "lag_s", "guard_s") if k in long)
+
+
+def is_leaky(protocol):
+    """A protocol the audit calls honest for nothing (predann, random-window): trained with allow_leak, reported
+    only beside an honest protocol's results (study page)."""
+    return protocol.split("~")[0] not in HONESTY
+
+
 def split_manifests():
     """Every manifest the config asks for."""
     return [
@@ -194,8 +217,10 @@ def train_init(wildcards):
 
 
 def init_flags(wildcards):
+    """`--set` values of a training run: the runs it starts from, and allow_leak on a leaky protocol."""
     runs = _init_runs(wildcards)
-    return " ".join(f"model.{param}={run}" for param, run in runs.items())
+    leak = ["data.allow_leak=true"] if is_leaky(wildcards.protocol) else []
+    return " ".join([f"model.{param}={run}" for param, run in runs.items()] + leak)
 
 
 def experiment_metrics():
@@ -241,6 +266,16 @@ def experiment_runs(wildcards):
         return []
     return [f"{RESULTS}/train/{wildcards.exp}/{protocol}/fold-{k}/final.pt"
             for protocol in experiment_protocols(wildcards.exp) for k in experiment_folds(wildcards.exp)]
+
+
+def honest_siblings(wildcards):
+    """For an experiment on a leaky protocol (<model>@predann), the same model's metrics under the honest protocols:
+    its report page shows them beside its own."""
+    model, _, protocol = wildcards.exp.partition("@")
+    if not protocol or not is_leaky(protocol):
+        return []
+    return [f"{RESULTS}/evaluate/{e}/metrics.json" for e in sorted(EXPERIMENTS)
+            if e.partition("@")[0] == model and e.partition("@")[2] and not is_leaky(e.partition("@")[2])]
 
 
 def experiment_audio(wildcards):

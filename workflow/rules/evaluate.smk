@@ -11,6 +11,7 @@ rule evaluate:
     params:
         n_perm=EVAL.get("n_perm", 1000),
         n_boot=EVAL.get("n_boot", 2000),
+        song_id="--song-id" if EVAL.get("song_id") else "",
     conda:
         "../../envs/eeg2music.yaml"
     log:
@@ -19,7 +20,7 @@ rule evaluate:
         benchmarks("evaluate/{exp}.tsv")
     shell:
         "eeg2music evaluate --predictions {input} --out {output.metrics} "
-        "--experiment {wildcards.exp} --n-perm {params.n_perm} --n-boot {params.n_boot} > {log} 2>&1"
+        "--experiment {wildcards.exp} --n-perm {params.n_perm} --n-boot {params.n_boot} {params.song_id} > {log} 2>&1"
 
 
 rule report:
@@ -27,6 +28,7 @@ rule report:
         metrics=res("evaluate/{exp}/metrics.json"),
         audio=experiment_audio,
         runs=experiment_runs,
+        beside=honest_siblings,
     output:
         res("report/{exp}/index.html"),
     params:
@@ -34,13 +36,14 @@ rule report:
         audio=lambda wildcards, input: f"--audio-dir {input.audio}" if input.audio else "",
         runs=lambda wildcards, input: "--runs " + " ".join(str(Path(f).parent) for f in input.runs)
         if input.runs else "",
+        beside=lambda wildcards, input: f"--beside {' '.join(input.beside)}" if input.beside else "",
     conda:
         "../../envs/eeg2music.yaml"
     log:
         logs("report/{exp}.log"),
     shell:
         "eeg2music report experiment --metrics {input.metrics} --out-dir {params.out_dir} "
-        "{params.audio} {params.runs} > {log} 2>&1"
+        "{params.audio} {params.runs} {params.beside} > {log} 2>&1"
 
 
 rule compare:

@@ -9,7 +9,8 @@ rule split:
         res("splits/{protocol}/fold-{fold}.json"),
     params:
         n_folds=split_folds,
-        seed=SPLITS["seed"],
+        seed=split_seed,
+        long=long_trial_flags,
         val=SPLITS["val"],
         test=SPLITS["test"],
     wildcard_constraints:
@@ -23,7 +24,7 @@ rule split:
         benchmarks("split/{protocol}/fold-{fold}.tsv")
     shell:
         "eeg2music make-split --stores {input} --protocol {wildcards.protocol} --fold {wildcards.fold} "
-        "--n-folds {params.n_folds} --seed {params.seed} --val {params.val} --test {params.test} "
+        "--n-folds {params.n_folds} --seed {params.seed} --val {params.val} --test {params.test} {params.long} "
         "--out {output} > {log} 2>&1"
 
 

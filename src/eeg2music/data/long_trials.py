@@ -111,8 +111,9 @@ def predann(rows: list[dict[str, Any]], seed: int = PREDANN["seed"], test: float
     index = np.arange(len(excerpts))
     train, held = train_test_split(index, test_size=test, stratify=songs, random_state=seed)
     part = dict.fromkeys(held.tolist(), "test")
-    if val > 0:
-        _, chosen = train_test_split(train, test_size=val, stratify=[songs[i] for i in train], random_state=seed)
+    if val > 0:  # at least one excerpt of every song (a stratified draw needs it on a small study)
+        n_val = max(int(np.ceil(val * len(train))), len(set(songs)))
+        _, chosen = train_test_split(train, test_size=n_val, stratify=[songs[i] for i in train], random_state=seed)
         part |= dict.fromkeys(chosen.tolist(), "val")
     return [_span(row, part.get(i, "train"), start, start + excerpt_s)
             for i, (row, start, _) in enumerate(excerpts)]

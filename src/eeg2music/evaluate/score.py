@@ -20,6 +20,7 @@ from eeg2music.decode.predictions import Predictions
 from eeg2music.errors import InputError, one_line_errors
 from eeg2music.evaluate import metrics as M
 from eeg2music.evaluate.daly import within_participant
+from eeg2music.evaluate.song_id import song_identification
 from eeg2music.evaluate.stats import bootstrap_ci, permutation_test
 from eeg2music.provenance import stamp
 
@@ -98,6 +99,17 @@ def evaluate(preds: Predictions, n_perm: int = 1000, n_boot: int = 2000, seed: i
     return summary, nulls
 
 
+def song_id(preds: Predictions, n_perm: int, n_boot: int, seed: int) -> dict[str, Any]:
+    """Window-level song identification from the decoded signal (the mean over samples for generative models),
+    in 3-s windows voted over 7 s as PredANN reports, or in the test spans' length where they are shorter
+    (random-window's 1-s spans): the window used is in the result."""
+    pred = [p.mean(0) if p.ndim > t.ndim else p for p, t in zip(preds.pred, preds.true, strict=True)]
+    shortest = min(min(p.shape[-1], t.shape[-1]) for p, t in zip(pred, preds.true, strict=True)) / preds.rate
+    window_s = min(3.0, shortest)
+    return song_identification(pred, preds.true, preds.meta, preds.rate, window_s=window_s,
+                               hop_s=min(1.0, window_s), n_perm=n_perm, n_boot=n_boot, seed=seed)
+
+
 @one_line_errors
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eeg2music.evaluate.score", description=__doc__,
@@ -108,8 +120,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-perm", type=int, default=1000)
     p.add_argument("--n-boot", type=int, default=2000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--song-id", action="store_true",
+                   help="also identify the song of every decoded window (NMED-T; eeg2music.evaluate.song_id)")
     a = p.parse_args(argv)
-    summary, nulls = evaluate(pool(a.predictions), a.n_perm, a.n_boot, a.seed)
+    preds = pool(a.predictions)
+    summary, nulls = evaluate(preds, a.n_perm, a.n_boot, a.seed)
+    if a.song_id:
+        summary["song_id"] = song_id(preds, a.n_perm, a.n_boot, a.seed)
     summary["experiment"] = a.experiment or a.out.parent.name
     summary["predictions"] = [str(f) for f in a.predictions]
     summary["provenance"] = stamp()

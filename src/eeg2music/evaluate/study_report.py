@@ -22,6 +22,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from eeg2music.errors import InputError, one_line_errors
+from eeg2music.evaluate.protocols import protocol_table
 from eeg2music.evaluate.report import STYLE, _table, comparison_table, pairs
 from eeg2music.evaluate.run_cost import (
     ADVICE_COLUMNS,
@@ -75,10 +76,14 @@ def data_section(summary: Path) -> str:
             + _table(cols, [[html.escape(r.get(c, "")) for c in cols] for r in rows], "summary") + figures)
 
 
-def comparison_section(metrics: dict[str, Path], baseline: str, controls: dict[str, str] | None = None) -> str:
+def comparison_section(metrics: dict[str, Path], baseline: str, controls: dict[str, str] | None = None,
+                       splits_dir: Path | None = None) -> str:
+    """The comparison table; with the study's split manifests, each model under each protocol beside it."""
     table, runs = comparison_table(metrics, baseline, controls=controls)
+    side_by_side = protocol_table(runs, splits_dir) if splits_dir is not None else ""
     links = " · ".join(f"<a href='{html.escape(e)}/index.html'>{html.escape(e)}</a>" for e in runs)
-    return f"<h2 id='comparison'>2. Models on the same splits</h2>{table}<p>Per-experiment pages: {links}</p>"
+    return (f"<h2 id='comparison'>2. Models on the same splits</h2>{side_by_side}{table}"
+            f"<p>Per-experiment pages: {links}</p>")
 
 
 def _number(cell: str) -> str:
@@ -166,7 +171,8 @@ def study_page(summary: Path, metrics: dict[str, Path], baseline: str, budget_di
                curves: list[Path], out: Path, results: Path | None = None, rehearsal: bool = False,
                size_for: Path | None = None, controls: dict[str, str] | None = None) -> Path:
     sections = ([REHEARSAL_NOTE] if rehearsal else []) + [data_section(summary),
-                                                         comparison_section(metrics, baseline, controls)]
+                                                         comparison_section(metrics, baseline, controls,
+                                                                            results / "splits" if results else None)]
     if budget_dir is not None:
         sections.append(budget_section(budget_dir))
     if curves:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mne
 import numpy as np
 import pytest
 from mne.decoding import ReceptiveField
@@ -40,3 +41,20 @@ def test_the_chosen_penalty_moves_with_the_noise():
     clean = select_alpha(*lagged_study(0.5, 0), TMIN, TMAX, RATE)
     noisy = select_alpha(*lagged_study(30.0, 2), TMIN, TMAX, RATE)
     assert clean < noisy
+
+
+@pytest.mark.parametrize(("smin", "smax", "intercept"), [(-40, 1, True), (0, 6, False), (3, 9, True), (-7, -2, True)])
+def test_the_lagged_covariances_are_mnes(smin, smax, intercept):
+    """``lagged_corrs`` (a matrix product per lag) gives what MNE's FFT loop gives without edge correction: the same
+    auto- and cross-covariances, in the same layout, and the same offsets."""
+    from mne.decoding.time_delaying_ridge import _compute_corrs
+
+    from eeg2music.decode.linear import lagged_corrs
+
+    rng = np.random.default_rng(abs(smax))
+    x, y = rng.normal(1.0, 1.0, size=(300, 3, 5)), rng.normal(size=(300, 3, 2))
+    ours = lagged_corrs(x, y, smin, smax, intercept)
+    with mne.utils.use_log_level("error"):
+        theirs = _compute_corrs(x, y, smin, smax, fit_intercept=intercept, edge_correction=False)
+    for a, b in zip(ours, theirs, strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
