@@ -100,9 +100,6 @@ def expand_protocols(config: dict[str, Any]) -> dict[str, Any]:
     return config
 
 
-REPLICA_KINDS = ("ds002725", "ds002722")  # the datasets eeg2music.synth.replica writes replicas of
-
-
 def rehearse(config: dict[str, Any]) -> dict[str, Any]:
     """``--config rehearse=true``: the study as configured, with each dataset replaced by its replica (every
     subject, run, channel and trial marker of the real one; EEG from the forward model at the difficulty in
@@ -111,6 +108,8 @@ def rehearse(config: dict[str, Any]) -> dict[str, Any]:
     config["rehearse"] = str(config.get("rehearse", False)).lower() in ("true", "1", "yes")  # --config gives text
     if not config["rehearse"]:
         return config
+    from eeg2music.synth.replica import REPLICA_STYLES as REPLICA_KINDS
+
     r = config["rehearsal"]
     for name, d in config["datasets"].items():
         if d["kind"] not in REPLICA_KINDS:

@@ -25,7 +25,6 @@ import numpy as np
 import soundfile as sf
 from tqdm import tqdm
 
-from eeg2music.config import REPLICA_KINDS as REPLICA_STYLES
 from eeg2music.io.bcmi import PAIR_GAP_S, STATE_CODES, bcmi_clip_list, by_onset
 from eeg2music.io.readers import DATASETS
 from eeg2music.synth.ceiling import long_stimulus, oracle_ceiling
@@ -41,6 +40,7 @@ from eeg2music.synth.study import (
     write_tsv,
 )
 
+REPLICA_STYLES = ("ds002725", "ds002722")  # the real datasets this writes replicas of (rehearse=true)
 WAV_HEADER_BYTES = 44
 WAV_BYTES_PER_S = 44100 * 2 * 2  # the BCMI clips: 44.1 kHz, stereo, 16 bit
 
