@@ -59,14 +59,14 @@ def aux_only(raw: mne.io.BaseRaw, cfg: EegConfig, source: str) -> tuple[mne.io.B
     names = [raw.ch_names[i] for i in mne.pick_types(raw.info, ecg=True, eog=True, exclude=[])]
     if not names:
         return None, []
-    aux = raw.copy().pick(names)
-    data = aux.get_data()
+    data = raw.get_data(picks=names)  # only these rows: a copy of the whole run would double its memory
     unusable = [n for n, row in zip(names, data, strict=True)
                 if np.isnan(row).any() or np.std(row) < cfg.flat_uv * 1e-6]
-    keep = [n for n in names if n not in unusable]
+    keep = [i for i, n in enumerate(names) if n not in unusable]
     if not keep:
         return None, unusable
-    aux.pick(keep)
+    info = mne.create_info([names[i] for i in keep], raw.info["sfreq"], [raw.get_channel_types(names)[i] for i in keep])
+    aux = mne.io.RawArray(data[keep], info, verbose="error")
     aux.filter(cfg.l_freq, min(cfg.h_freq, aux.info["sfreq"] / 2 - 1), picks="all", verbose="error")
     return aux, unusable
 
