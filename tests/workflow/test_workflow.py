@@ -316,7 +316,8 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     benchmarked = {p.relative_to(work / "results/synthetic/benchmarks").parts[0]
                    for p in (work / "results/synthetic/benchmarks").rglob("*.tsv")}
     assert tables["cost"]["rows"] == 1 + len(benchmarked) and {"preprocess", "train", "synth"} <= benchmarked
-    controls = [e for e, c in cfg["experiments"].items() if c["kind"] == "prior_only" or c.get("control")]
+    controls = [e for e, c in cfg["experiments"].items() if c["kind"] == "prior_only" or c.get("control")
+                or e in ceilings]
     assert tables["summary"]["rows"] == 1 + 4
     assert tables["comparison"]["rows"] == 1 + len(cfg["experiments"]) - len(controls)
     assert tables["floors"]["rows"] == 1 + len(controls)
