@@ -3,7 +3,7 @@ from pathlib import Path
 
 import sys
 
-from eeg2music.config import check_config, check_profile, check_roots, profile_from_argv, resolve_study
+from eeg2music.config import PROTOCOL_MARK, check_config, check_profile, check_roots, profile_from_argv, resolve_study
 from eeg2music.data.audit import HONESTY
 from eeg2music.data.long_trials import LONG_TRIAL_PROTOCOLS, PREDANN
 from eeg2music.data.splits import PROTOCOLS
@@ -271,11 +271,12 @@ def experiment_runs(wildcards):
 def honest_siblings(wildcards):
     """For an experiment on a leaky protocol (<model>@predann), the same model's metrics under the honest protocols:
     its report page shows them beside its own."""
-    model, _, protocol = wildcards.exp.partition("@")
+    model, _, protocol = wildcards.exp.partition(PROTOCOL_MARK)
     if not protocol or not is_leaky(protocol):
         return []
     return [f"{RESULTS}/evaluate/{e}/metrics.json" for e in sorted(EXPERIMENTS)
-            if e.partition("@")[0] == model and e.partition("@")[2] and not is_leaky(e.partition("@")[2])]
+            if e.partition(PROTOCOL_MARK)[0] == model and e.partition(PROTOCOL_MARK)[2]
+            and not is_leaky(e.partition(PROTOCOL_MARK)[2])]
 
 
 def experiment_audio(wildcards):

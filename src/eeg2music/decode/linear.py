@@ -97,7 +97,8 @@ def lagged_corrs(x: np.ndarray, y: np.ndarray, smin: int, smax: int, fit_interce
     epochs = x.shape[1]
     auto = np.stack([flat[k * epochs:].T @ flat[:(n - k) * epochs] for k in range(lags)])
     shift = np.subtract.outer(np.arange(lags), np.arange(lags)).T  # [i, j] = j − i
-    blocks = np.where((shift >= 0)[..., None, None], auto[np.abs(shift)], auto[np.abs(shift)].swapaxes(-1, -2))
+    picked = auto[np.abs(shift)]  # (lags, lags, channel, channel); 210 MB at 125 channels × 41 lags, so made once
+    blocks = np.where((shift >= 0)[..., None, None], picked, picked.swapaxes(-1, -2))
     cov = blocks.transpose(2, 0, 3, 1).reshape(n_ch * lags, n_ch * lags)  # [a·lags + i, b·lags + j]
     out = y.reshape(-1, y.shape[-1])
     cross = np.empty((n_ch, lags, y.shape[-1]))

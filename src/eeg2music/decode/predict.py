@@ -44,7 +44,8 @@ def load_run(run_dir: Path, part: str = "test", manifest: Path | None = None
     target = registry.target_of(cfg.model)
     wcfg = dataclasses.replace(window_config(cfg, whole_trial=True), targets=TARGETS_FOR[target])
     data = WindowDataset(Manifest.load(manifest or Path(cfg.data.manifest)), part, wcfg)
-    model = registry.build(cfg.model, len(data.data_info()["channels"]), data.data_info(), str(final), trained=True)
+    info = data.data_info()
+    model = registry.build(cfg.model, len(info["channels"]), info, str(final), trained=True)
     model.load_state_dict(state["model"])
     return cfg, model.eval(), data
 

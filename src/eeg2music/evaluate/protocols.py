@@ -12,11 +12,11 @@ import html
 from pathlib import Path
 from typing import Any
 
+from eeg2music.config import PROTOCOL_MARK as MARK
 from eeg2music.data.audit import HONESTY, audit
 from eeg2music.data.splits import Manifest
 from eeg2music.evaluate.report import _table
 
-MARK = "@"
 HONEST_TEXT = {"adjacent_windows": "unseen segments of heard songs", "clips": "unseen songs",
                "subjects": "unseen subjects", "trials": "unseen trials", "subject_runs": "unseen runs"}
 

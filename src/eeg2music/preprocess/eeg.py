@@ -49,10 +49,7 @@ def eeg_only(raw: mne.io.BaseRaw, copy: bool = True) -> mne.io.BaseRaw:
     return raw
 
 
-AUX_TYPES = ("ecg", "eog")  # physiological channels an artefact control may read (heart, eyes)
-
-
-def aux_only(raw: mne.io.BaseRaw, cfg: EegConfig, source: str) -> tuple[mne.io.BaseRaw | None, list[str]]:
+def aux_only(raw: mne.io.BaseRaw, cfg: EegConfig) -> tuple[mne.io.BaseRaw | None, list[str]]:
     """The run's ECG/EOG channels, band-passed like the EEG (no reference, no interpolation), for the artefact
     control; channels that are flat or hold NaN are left out and named in the second value. None when the run has
     none usable."""
@@ -65,7 +62,8 @@ def aux_only(raw: mne.io.BaseRaw, cfg: EegConfig, source: str) -> tuple[mne.io.B
     keep = [i for i, n in enumerate(names) if n not in unusable]
     if not keep:
         return None, unusable
-    info = mne.create_info([names[i] for i in keep], raw.info["sfreq"], [raw.get_channel_types(names)[i] for i in keep])
+    types = raw.get_channel_types(names)
+    info = mne.create_info([names[i] for i in keep], raw.info["sfreq"], [types[i] for i in keep])
     aux = mne.io.RawArray(data[keep], info, verbose="error")
     aux.filter(cfg.l_freq, min(cfg.h_freq, aux.info["sfreq"] / 2 - 1), picks="all", verbose="error")
     return aux, unusable

@@ -125,7 +125,7 @@ def _process_run(run: Run, cfg: PreprocessConfig, root: Path) -> RunResult:
     run_file = run.file
     run.raw.load_data(verbose="error")
     ratings = [_ratings(run, trial, cfg.envelope_rate) for trial in run.trials]  # before dropping non-EEG
-    aux, unusable = aux_only(run.raw, cfg.eeg, str(run_file.path))
+    aux, unusable = aux_only(run.raw, cfg.eeg)
     for name in unusable:
         log.warning("%s: channel %s is flat or holds NaN; left out of the artefact control's inputs",
                     run_file.path, name)
