@@ -13,15 +13,20 @@ import pytest
 
 from eeg2music.data.audit import audit
 from eeg2music.data.long_trials import LONG_TRIAL_PROTOCOLS
-from eeg2music.data.splits import make_split
+from eeg2music.data.splits import Manifest, make_split
 from eeg2music.data.stores import StoreInfo
 from eeg2music.decode.linear import fit_predict
+from eeg2music.decode.predict import main as predict_cli
 from eeg2music.decode.predictions import Predictions
 from eeg2music.evaluate.protocols import protocol_table
+from eeg2music.evaluate.report import experiment_page
 from eeg2music.evaluate.score import main as evaluate_cli
 from eeg2music.evaluate.song_id import song_identification
 from eeg2music.preprocess.subject import run_subject
 from eeg2music.synth.nmed import NmedConfig, write_nmed
+from eeg2music.train.engine import cli as train_cli
+
+from ..conftest import REPO
 
 LONG = {"window_s": 3.0, "lag_s": 0.05, "guard_s": 3.5}
 HONEST = ("time-block", "leave-song-out")
@@ -79,3 +84,49 @@ def test_the_study_page_sets_each_protocol_beside_the_honest_ones(decoded, tmp_p
     assert "leave-song-out (honest for unseen songs)" in header
     assert "predann (leaky: shares adjacent windows" in header and "random-window (leaky: shares" in header
     assert table.count("<tr><td>linear_trf</td>") == 1 and table.count("song ID 3-s windows") == 3
+
+
+def train_song_cnn(manifest: Path, run: Path, *extra: str) -> None:
+    """The song classifier at CPU size, shortened: enough steps to leave the initialisation, no validation."""
+    assert train_cli([str(REPO / "config/train/song_cnn.yaml"), "--size", "cpu", "--run-dir", str(run),
+                      "--manifest", str(manifest), "--set", "max_steps=30", "val_every=0", "patience=0", *extra]) == 0
+
+
+def test_the_song_classifier_names_no_song_of_an_unseen_subject_on_a_null_study(decoded, tmp_path):
+    """Leave-subject-out, each fold trained, decoded and pooled: at chance on both units, scored on song ID only
+    (no reconstruction metrics), and its page shows the song-ID tables and no reconstruction sections."""
+    root = decoded["time-block"][0].parents[2]
+    stores = [StoreInfo.read(p) for p in sorted(root.glob("sub-*.zarr"))]
+    files = []
+    for fold in range(2):
+        manifest = make_split(stores, "leave-subject-out", fold=fold, n_folds=2).save(tmp_path / f"fold-{fold}.json")
+        train_song_cnn(manifest, tmp_path / f"run-{fold}")
+        files.append(tmp_path / f"pred-{fold}.npz")
+        assert predict_cli(["--run-dir", str(tmp_path / f"run-{fold}"), "--out", str(files[-1])]) == 0
+    preds = Predictions.load(files[0])
+    assert preds.target == "song" and preds.classes == sorted({e.clip for e in Manifest.load(manifest).entries})
+    assert preds.pred[0].shape[0] == 3 and preds.n_samples == 1
+    out = tmp_path / "song_cnn" / "metrics.json"
+    assert evaluate_cli(["--predictions", *map(str, files), "--out", str(out), "--song-id", "--n-perm", "500",
+                         "--n-boot", "100"]) == 0
+    summary = json.loads(out.read_text())
+    assert summary["metrics"] == {} and summary["target"] == "song"
+    song = summary["song_id"]
+    assert song["n_songs"] == 3 and song["retrieval_rank"] is None
+    assert sorted(song["window"]["per_subject"]) == ["nmed-t/01", "nmed-t/02"]
+    for name in ("window", "vote"):
+        assert song[name]["p"] > 0.05, (name, song[name])
+    page = experiment_page(out, tmp_path / "page").read_text()
+    assert "<h2>Song identification</h2>" in page and "id='song-id-subjects'" in page
+    assert "<h2>Metrics</h2>" not in page and not (tmp_path / "page" / "trials.png").exists()
+
+
+def test_a_song_classifier_is_refused_songs_it_never_heard(decoded, tmp_path, capsys):
+    """Leave-song-out tests songs that training never saw: decoding says so in one line, naming the run."""
+    manifest = decoded["time-block"][0].parents[2] / "splits" / "leave-song-out" / "fold-0.json"
+    train_song_cnn(manifest, tmp_path / "run")
+    capsys.readouterr()
+    assert predict_cli(["--run-dir", str(tmp_path / "run"), "--out", str(tmp_path / "pred.npz")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "final.pt" in err[0] and "never heard in training (song" in err[0]
+    assert "time-block" in err[0] and not (tmp_path / "pred.npz").exists()

@@ -23,7 +23,8 @@ from eeg2music.data.stores import StoreInfo, WindowReader
 from eeg2music.errors import InputError
 from eeg2music.preprocess.audio import resample
 
-TARGETS = ("audio", "envelope", "mel", "ratings")
+TARGETS = ("audio", "envelope", "mel", "ratings", "song")
+LABELS = ("song",)  # targets that are a trial's label (its song's index among the manifest's songs), not an array
 UNITS = {"V": 1.0, "mV": 1e3, "uV": 1e6}
 
 
@@ -68,6 +69,8 @@ class WindowDataset(Dataset):
         needs_audio = bool(set(self.cfg.targets) & {"audio", "envelope", "mel"})
         if needs_audio:  # ambiguous / undistributed audio cannot be a target
             entries = [e for e in entries if e.audio_status == "ok"]
+        if "song" in self.cfg.targets:  # a song label needs a known song
+            entries = [e for e in entries if e.clip]
         if not entries:
             raise InputError(None, f"part {self.part!r} of the {self.manifest.protocol} split has no usable trials",
                              "check the manifest (eeg2music audit-split) and the targets")
@@ -76,13 +79,14 @@ class WindowDataset(Dataset):
         # Ids over the whole manifest, so train and test agree on them.
         self.subject_ids = {k: i for i, k in enumerate(sorted({(s.dataset, s.subject) for s in self.stores.values()}))}
         self.dataset_ids = {k: i for i, k in enumerate(sorted({s.dataset for s in self.stores.values()}))}
+        self.songs = sorted({e.clip for e in self.manifest.entries if e.clip})
         used = sorted({e.store for e in entries})
         self.eeg_key = f"{self.cfg.eeg_array}/{self.cfg.rate}"
         for p in used:
             if self.eeg_key not in self.stores[p].arrays:
                 raise InputError(p, f"store has no {self.eeg_key} (has {self.stores[p].arrays})",
                                  "add the rate to preprocess.rates (and sources: true) and rerun preprocessing")
-            missing = [t for t in self.cfg.targets if t not in self.stores[p].arrays]
+            missing = [t for t in self.cfg.targets if t not in LABELS and t not in self.stores[p].arrays]
             if missing:
                 raise InputError(p, f"store has no {missing} arrays", "drop these targets or use other datasets")
         self.channel_map = harmonise({p: list(self.stores[p].inputs(self.cfg.eeg_array)) for p in used},
@@ -119,12 +123,13 @@ class WindowDataset(Dataset):
 
     def data_info(self) -> dict[str, Any]:
         """Rates (Hz) of the EEG and of each target as this dataset delivers them, the mel size, the input channel
-        names and the EEG unit (foundation models check both against their pretraining)."""
+        names and the EEG unit (foundation models check both against their pretraining), and the manifest's songs
+        (a song classifier's classes, in the order of the ``song`` label)."""
         info = self.stores[self.entries[0].store]
         return {"rates": {"eeg": self.cfg.rate, "audio": self.cfg.audio_rate or info.audio_rate,
                           "envelope": info.envelope_rate, "mel": info.mel_rate},
                 "n_mels": info.n_mels, "channels": [*self.channel_map.names, *self.aux_names],
-                "eeg_unit": self.cfg.eeg_unit}
+                "eeg_unit": self.cfg.eeg_unit, "songs": self.songs}
 
     def audio_rms(self, max_windows: int = 256) -> float:
         """RMS of the waveform target over up to ``max_windows`` evenly spaced windows (at the model's audio rate):
@@ -184,7 +189,9 @@ class WindowDataset(Dataset):
         }
         rates = {"audio": info.audio_rate, "envelope": info.envelope_rate, "mel": info.mel_rate,
                  "ratings": info.envelope_rate}
-        for name in self.cfg.targets:
+        if "song" in self.cfg.targets:
+            item["song"] = self.songs.index(e.clip)
+        for name in (t for t in self.cfg.targets if t not in LABELS):
             a = round(t0 * rates[name])
             values = self._reader(e.store, name).read(e.trial, a, a + round(dur * rates[name]))
             if name == "audio" and self.cfg.audio_rate and self.cfg.audio_rate != info.audio_rate:

@@ -5,7 +5,8 @@ Every model is scored on Daly's 100 Hz amplitude, so all of them sit in one comp
 * mel models (the UNet control) predict the log-mel; the amplitude is derived from the mel power;
 * waveform models (DiffWave) generate ``samples`` waveforms per trial with fixed seeds 0…K-1; the amplitude
   (|Hilbert|) and log-mel of each are computed from the generated audio, and the log-mel is compared with the
-  log-mel of the true audio at the same rate.
+  log-mel of the true audio at the same rate;
+* song classifiers give their song logits per frame, at the amplitude's rate, for song identification only.
 """
 
 from __future__ import annotations
@@ -30,7 +31,8 @@ from eeg2music.preprocess.audio import amplitude_envelope, envelope_from_mel, lo
 from eeg2music.train.config import TrainConfig, from_dict
 from eeg2music.train.engine import window_config
 
-TARGETS_FOR = {"envelope": ("envelope",), "mel": ("envelope", "mel"), "audio": ("audio", "envelope", "mel")}
+TARGETS_FOR = {"envelope": ("envelope",), "mel": ("envelope", "mel"), "audio": ("audio", "envelope", "mel"),
+               "song": ("envelope", "song")}
 
 
 def load_run(run_dir: Path, part: str = "test", manifest: Path | None = None
@@ -44,6 +46,13 @@ def load_run(run_dir: Path, part: str = "test", manifest: Path | None = None
     target = registry.target_of(cfg.model)
     wcfg = dataclasses.replace(window_config(cfg, whole_trial=True), targets=TARGETS_FOR[target])
     data = WindowDataset(Manifest.load(manifest or Path(cfg.data.manifest)), part, wcfg)
+    if target == "song":
+        unheard = sorted({e.clip for e in data.entries} - {e.clip for e in data.manifest.part("train")})
+        if unheard:
+            raise InputError(final, f"{cfg.experiment} classifies songs, and the {part} part holds songs it never "
+                             f"heard in training ({', '.join(unheard)})",
+                             "run song classifiers under protocols that keep every song in training (time-block, "
+                             "predann), not leave-song-out")
     info = data.data_info()
     model = registry.build(cfg.model, len(info["channels"]), info, str(final), trained=True)
     model.load_state_dict(state["model"])
@@ -55,7 +64,7 @@ def decode_item(model: torch.nn.Module, item: dict, info: dict, samples: int = 1
     """One trial → predicted and true amplitude (and log-mel for mel/waveform models); (K, …) for K samples."""
     rates, target = info["rates"], model.target
     out = {"true": item["envelope"].numpy()}
-    if target == "envelope":
+    if target in ("envelope", "song"):
         out["pred"] = model.predict(item["eeg"][None])[0].numpy()
     elif target == "mel":
         mel = model.predict(item["eeg"][None])[0].numpy()
@@ -72,9 +81,10 @@ def decode_item(model: torch.nn.Module, item: dict, info: dict, samples: int = 1
     return out
 
 
-def gather(decoded: Iterable[tuple[dict[str, np.ndarray], dict]], info: dict) -> Predictions:
+def gather(decoded: Iterable[tuple[dict[str, np.ndarray], dict]], info: dict,
+           classes: list[str] | None = None) -> Predictions:
     """Decoded trials (``decode_item``'s output with each trial's meta) → one set of predictions, scored on Daly's
-    amplitude, with log-mels when the model produced them."""
+    amplitude, with log-mels when the model produced them; a classifier's logits with its ``classes``."""
     fields: dict[str, list] = {"pred": [], "true": [], "mel_pred": [], "mel_true": []}
     meta = []
     for out, trial_meta in decoded:
@@ -82,8 +92,9 @@ def gather(decoded: Iterable[tuple[dict[str, np.ndarray], dict]], info: dict) ->
             if key in out:
                 fields[key].append(out[key])
         meta.append(dict(trial_meta))
-    return Predictions(fields["pred"], fields["true"], meta, info["rates"]["envelope"], "envelope",
-                       fields["mel_pred"] or None, fields["mel_true"] or None, info["rates"]["mel"])
+    target = "song" if classes else "envelope"
+    return Predictions(fields["pred"], fields["true"], meta, info["rates"]["envelope"], target,
+                       fields["mel_pred"] or None, fields["mel_true"] or None, info["rates"]["mel"], classes)
 
 
 def predict(run_dir: Path, out: Path, part: str = "test", manifest: Path | None = None, samples: int = 1,
@@ -102,7 +113,7 @@ def predict(run_dir: Path, out: Path, part: str = "test", manifest: Path | None 
             yield decode_item(model, item, info, samples, steps), item["meta"]
 
     with torch.no_grad():
-        return gather(decoded(), info).save(out)
+        return gather(decoded(), info, info["songs"] if model.target == "song" else None).save(out)
 
 
 def _samples(value: str) -> int:

@@ -3,7 +3,8 @@
 ``predictions.npz`` holds ``pred_<i>`` and ``true_<i>`` (float32, one trial each) and a JSON header with the meta
 (dataset, subject, run, trial, clip per trial), the rate and the target. ``pred_<i>`` is (T,) for deterministic
 models or (K, T) for K samples of a generative one. Models that produce a log-mel also store ``mel_pred_<i>``
-((n_mels, F) or (K, n_mels, F)) and ``mel_true_<i>`` at ``mel_rate``.
+((n_mels, F) or (K, n_mels, F)) and ``mel_true_<i>`` at ``mel_rate``. A song classifier (target ``song``) stores
+its logits per frame, (n_songs, T), the songs named in the header (``classes``), and the amplitude as ``true_<i>``.
 """
 
 from __future__ import annotations
@@ -35,19 +36,25 @@ class Predictions:
     mel_pred: list[np.ndarray] | None = None
     mel_true: list[np.ndarray] | None = None
     mel_rate: float | None = None
+    classes: list[str] | None = None  # a song classifier's songs, in the order of its logits
+
+    @property
+    def _trial_ndim(self) -> int:
+        """Axes of one deterministic trial's prediction: time, and the songs for a classifier."""
+        return 2 if self.target == "song" else 1
 
     @property
     def n_samples(self) -> int:
         """K for generative models (K samples per trial), 1 for deterministic ones."""
-        return int(self.pred[0].shape[0]) if self.pred[0].ndim == 2 else 1
+        return int(self.pred[0].shape[0]) if self.pred[0].ndim > self._trial_ndim else 1
 
     def sample(self, k: int) -> Predictions:
         """The k-th sample of every trial as a deterministic set (k = 0 for deterministic models)."""
-        if self.n_samples == 1 and self.pred[0].ndim == 1:
+        if self.pred[0].ndim == self._trial_ndim:
             return self
         mel = [m[k] for m in self.mel_pred] if self.mel_pred is not None else None
         return Predictions([p[k] for p in self.pred], self.true, self.meta, self.rate, self.target, mel,
-                           self.mel_true, self.mel_rate)
+                           self.mel_true, self.mel_rate, self.classes)
 
     def save(self, path: Path) -> Path:
         path = Path(path)
@@ -59,7 +66,7 @@ class Predictions:
             arrays |= {f"mel_true_{i}": m.astype(np.float32) for i, m in enumerate(self.mel_true)}
         header = json.dumps({"meta": self.meta, "rate": self.rate, "target": self.target,
                              "mel_rate": self.mel_rate, "has_mel": self.mel_pred is not None,
-                             "provenance": stamp()})
+                             "classes": self.classes, "provenance": stamp()})
         tmp = path.with_name(f"{path.stem}.tmp-{os.getpid()}.npz")
         np.savez(tmp, header=np.array(header), **arrays)
         tmp.replace(path)
@@ -76,7 +83,8 @@ class Predictions:
             return cls([f[f"pred_{i}"] for i in range(n)], [f[f"true_{i}"] for i in range(n)], header["meta"],
                        header["rate"], header["target"],
                        [f[f"mel_pred_{i}"] for i in range(n)] if mel else None,
-                       [f[f"mel_true_{i}"] for i in range(n)] if mel else None, header.get("mel_rate"))
+                       [f[f"mel_true_{i}"] for i in range(n)] if mel else None, header.get("mel_rate"),
+                       header.get("classes"))
 
     def subjects(self) -> list[str]:
         return [f"{m['dataset']}/sub-{m['subject']}" for m in self.meta]

@@ -40,15 +40,16 @@ def verdict(manifest: Path) -> str:
 
 
 def cell(r: dict[str, Any]) -> str:
-    m = r["metrics"]["rank_accuracy"]
-    text = f"rank {m['observed']:.3f} (p {m['p']:.3f})"
+    m = r["metrics"].get("rank_accuracy")  # none for a song classifier
+    lines = [f"rank {m['observed']:.3f} (p {m['p']:.3f})"] if m else []
     song = r.get("song_id")
     if song:
         for name, label in (("window", f"{song['window_s']:g}-s windows"), ("vote", f"{song['vote_s']:g}-s votes")):
             s = song[name]
-            text += f"<br>song ID {label} {s['accuracy']:.3f} (p {s['p']:.3f})"
-        text += f"<br>chance {song['chance']:.3f}; retrieval {song['retrieval_rank']:.3f}"
-    return text
+            lines.append(f"song ID {label} {s['accuracy']:.3f} (p {s['p']:.3f})")
+        retrieval = song.get("retrieval_rank")
+        lines.append(f"chance {song['chance']:.3f}" + (f"; retrieval {retrieval:.3f}" if retrieval is not None else ""))
+    return "<br>".join(lines)
 
 
 def protocol_table(runs: dict[str, dict[str, Any]], splits_dir: Path) -> str:
@@ -64,5 +65,8 @@ def protocol_table(runs: dict[str, dict[str, Any]], splits_dir: Path) -> str:
             "protocol; pooled rank accuracy over the test spans, and where the study identifies songs, the song "
             "whose true windows each decoded window matches best (PredANN's 3-s windows and 7-s votes; shorter "
             "where the test spans are). A leaky protocol's numbers are the field's protocol reproduced, shown only "
-            "beside the honest protocols' for the same model.</p>" + _table(["model", *header], rows, "protocols"))
+            "beside the honest protocols' for the same model. A song classifier is scored on song ID only; since each "
+            "recording is one subject hearing one song, a split inside recordings (time-block included) lets it name "
+            "the song from what marks the recording, and only leave-subject-out tests recordings it never saw.</p>"
+            + _table(["model", *header], rows, "protocols"))
 

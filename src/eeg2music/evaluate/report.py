@@ -151,20 +151,47 @@ def beside_section(summary: dict, beside: list[Path]) -> str:
     rows = []
     for path in [None, *beside]:
         r = summary if path is None else load(path)
-        m = r["metrics"]["rank_accuracy"]
-        song = r.get("song_id", {}).get("vote")
-        rows.append([html.escape(r["experiment"]), f"{m['observed']:.3f} (p {m['p']:.3f})",
-                     f"{song['accuracy']:.3f} (p {song['p']:.3f})" if song else "–"])
+        m = r["metrics"].get("rank_accuracy")
+        rows.append([html.escape(r["experiment"]), f"{m['observed']:.3f} (p {m['p']:.3f})" if m else "–",
+                     song_votes(r)])
     return ("<p class='ns'>This protocol is leaky: its held-out windows come from the same recordings as training "
             "windows (the split's audit). Its numbers reproduce the published protocol; what the model decodes is "
             "in the honest protocols' rows.</p>"
             + _table(["experiment", "rank accuracy", "song ID (votes)"], rows, "beside"))
 
 
-def experiment_page(metrics_path: Path, out_dir: Path, audio_dir: Path | None = None,
-                    runs: list[Path] | None = None, beside: list[Path] | None = None) -> Path:
-    summary = load(metrics_path)
-    out_dir.mkdir(parents=True, exist_ok=True)
+def song_votes(summary: dict[str, Any]) -> str:
+    """Song ID from the 7-s votes with its p, or "–" where the study does not identify songs."""
+    song = summary.get("song_id", {}).get("vote")
+    return f"{song['accuracy']:.3f} (p {song['p']:.3f})" if song else "–"
+
+
+def song_id_section(summary: dict[str, Any]) -> str:
+    """Window-level song identification (evaluate.song_id): accuracy of windows and votes against chance."""
+    song = summary.get("song_id")
+    if not song:
+        return ""
+    rows = [[f"{song[f'{name}_s']:g}-s {name}s" if name == "vote" else f"{song['window_s']:g}-s windows",
+             _fmt(r["accuracy"]), _fmt(r["null_mean"]), f"{r['p']:.4f}",
+             f"{_fmt(r['ci95_subjects'][0])} … {_fmt(r['ci95_subjects'][1])}"]
+            for name, r in ((n, song[n]) for n in ("window", "vote"))]
+    subjects = sorted(song["window"]["per_subject"])
+    subject_rows = [[html.escape(s), _fmt(song["window"]["per_subject"][s]), _fmt(song["vote"]["per_subject"][s])]
+                    for s in subjects]
+    retrieval = (f" Retrieval: each decoded window's own true window ranks at {_fmt(song['retrieval_rank'])} among "
+                 "all true test windows (0.5 chance)." if song.get("retrieval_rank") is not None else "")
+    return (f"<h2>Song identification</h2><p>{song['n_windows']} test windows, {song['n_songs']} songs (chance "
+            f"{_fmt(song['chance'])}); the null shuffles which song each test span is labelled with; CIs bootstrap "
+            f"subjects.{retrieval}</p>"
+            + _table(["unit", "accuracy", "null mean", "p", "95% CI (subjects)"], rows, "song-id")
+            + _table(["subject", "windows", "votes"], subject_rows, "song-id-subjects"))
+
+
+def reconstruction_sections(summary: dict[str, Any], metrics_path: Path, out_dir: Path) -> str:
+    """The metrics table, Daly's protocol, per-subject scores, the nulls and the best/median/worst decoded trials
+    (with their audio for waveform targets); "" for a song classifier, which reconstructs nothing."""
+    if not summary["metrics"]:
+        return ""
     nulls = dict(np.load(metrics_path.with_name("nulls.npz")))
     preds = pool([Path(p) for p in summary["predictions"]]).sample(0)  # generative models: plot sample 0
     plot_nulls(summary, nulls, out_dir / "nulls.png")
@@ -174,8 +201,6 @@ def experiment_page(metrics_path: Path, out_dir: Path, audio_dir: Path | None = 
         for label, i in zip(("best", "median", "worst"), picks, strict=True):
             sf.write(out_dir / f"{label}.wav", np.clip(preds.pred[i], -1, 1), int(preds.rate))
             audio += f"<p>{label}: <audio controls src='{label}.wav'></audio></p>"
-    audio += audio_players(audio_dir, out_dir)
-    curves = plot_curves(runs or [], out_dir / "curves.png")
     names = list(summary["metrics"])
     rows = [[html.escape(n), _observed(r), _fmt(r["null_mean"]), f"{r['p']:.4f}",
              f"{_fmt(r['ci95_subjects'][0])} … {_fmt(r['ci95_subjects'][1])}",
@@ -184,22 +209,33 @@ def experiment_page(metrics_path: Path, out_dir: Path, audio_dir: Path | None = 
     subjects = sorted(summary["metrics"][names[0]]["per_subject"])
     subject_rows = [[html.escape(s)] + [_fmt(summary["metrics"][n]["per_subject"][s]) for n in names]
                     for s in subjects]
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{summary['experiment']}</title>{STYLE}"
-            f"</head><body><h1>{html.escape(summary['experiment'])}</h1>"
-            f"<p>{summary['n_trials']} test trials, {summary['n_subjects']} subjects, {summary['n_clips']} clips; "
-            f"target {summary['target']} at {summary['rate']:g} Hz; {summary['n_perm']} trial-shuffle "
-            f"permutations; CIs bootstrap subjects."
-            + (f" Generative model: {summary.get('n_samples', 1)} samples per trial (seeds 0…"
-               f"{summary.get('n_samples', 1) - 1}); observed = mean over samples ± sd across samples."
-               if summary.get("n_samples", 1) > 1 else "") + "</p>" + beside_section(summary, beside or [])
-            + "<h2>Metrics</h2>"
+    return ("<h2>Metrics</h2>"
             + _table(["metric", "observed", "null mean", "p", "95% CI (subjects)", f"p < {summary['alpha']}"], rows,
                      "metrics")
             + daly_section(summary)
             + "<h2>Per subject (pooled protocol)</h2>" + _table(["subject", *names], subject_rows, "subjects")
-            + curves + "<h2>Null distributions</h2><img src='nulls.png' alt='null distributions'>"
-            + "<h2>Decoded vs true: best, median and worst trials</h2><img src='trials.png' alt='trials'>"
-            + audio + stamp_html(summary.get("provenance")) + "</body></html>")
+            + "<h2>Null distributions</h2><img src='nulls.png' alt='null distributions'>"
+            + "<h2>Decoded vs true: best, median and worst trials</h2><img src='trials.png' alt='trials'>" + audio)
+
+
+def experiment_page(metrics_path: Path, out_dir: Path, audio_dir: Path | None = None,
+                    runs: list[Path] | None = None, beside: list[Path] | None = None) -> Path:
+    summary = load(metrics_path)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    reconstruction = reconstruction_sections(summary, metrics_path, out_dir)
+    curves = plot_curves(runs or [], out_dir / "curves.png")
+    what = (f"target {summary['target']} at {summary['rate']:g} Hz; {summary['n_perm']} trial-shuffle permutations"
+            if summary["metrics"] else f"a song classifier (logits per frame at {summary['rate']:g} Hz), scored on "
+            f"song identification only; {summary['n_perm']} span-shuffle permutations")
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>{summary['experiment']}</title>{STYLE}"
+            f"</head><body><h1>{html.escape(summary['experiment'])}</h1>"
+            f"<p>{summary['n_trials']} test trials, {summary['n_subjects']} subjects, {summary['n_clips']} clips; "
+            f"{what}; CIs bootstrap subjects."
+            + (f" Generative model: {summary.get('n_samples', 1)} samples per trial (seeds 0…"
+               f"{summary.get('n_samples', 1) - 1}); observed = mean over samples ± sd across samples."
+               if summary.get("n_samples", 1) > 1 else "") + "</p>" + beside_section(summary, beside or [])
+            + reconstruction + song_id_section(summary) + curves
+            + audio_players(audio_dir, out_dir) + stamp_html(summary.get("provenance")) + "</body></html>")
     (out_dir / "index.html").write_text(page)
     return out_dir / "index.html"
 
@@ -249,6 +285,8 @@ def pairs(items: list[str]) -> dict[str, str]:
 
 def _versus(model: dict, other: dict, key: str) -> tuple[str, dict[str, float]]:
     """The paired test across subjects of ``model`` against ``other`` on ``key``, as a table cell, and the test."""
+    if key not in model["metrics"] or key not in other["metrics"]:  # a song classifier reconstructs nothing
+        return "–", {"mean_difference": float("nan"), "p": float("nan")}
     t = paired_test(model["metrics"][key]["per_subject"], other["metrics"][key]["per_subject"])
     return f"Δ {t['mean_difference']:+.3f}, p {t['p']:.3f} (n={t['n_subjects']})", t
 
@@ -275,8 +313,11 @@ def comparison_table(metrics: dict[str, Path], baseline: str, key: str = "rank_a
         raise InputError(None, f"controls without metrics: {', '.join(unknown)}", "evaluate them and their models")
     names = sorted({m for r in runs.values() for m in r["metrics"]})
 
+    songs = any("song_id" in r for r in runs.values())
+
     def metric_cells(r: dict) -> list[str]:
-        return ["–" if (m := r["metrics"].get(n)) is None else f"{_observed(m)} (p {m['p']:.3f})" for n in names]
+        cells = ["–" if (m := r["metrics"].get(n)) is None else f"{_observed(m)} (p {m['p']:.3f})" for n in names]
+        return [*cells, song_votes(r)] if songs else cells
 
     rows = []
     for exp, r in runs.items():
@@ -296,7 +337,9 @@ def comparison_table(metrics: dict[str, Path], baseline: str, key: str = "rank_a
                f"as candidates; 'Daly protocol' ranks each trial among its own participant's trials, as Daly (2023) "
                f"did (mean over participants, k of N significant). The last column is a Wilcoxon signed-rank test "
                f"across subjects of pooled {key} against {html.escape(baseline)}. {html.escape(PUBLISHED)}</p>")
-    columns = ["experiment", *names, "Daly protocol", f"vs {baseline}"] + (["vs its controls"] if controls else [])
+    names_shown = [*names, "song ID (7-s votes)"] if songs else names
+    columns = ["experiment", *names_shown, "Daly protocol", f"vs {baseline}"]
+    columns += ["vs its controls"] if controls else []
     table = caption + _table(columns, rows, "comparison")
     if controls:
         role = {EVERY_MODEL: "artefact control of every model", NO_EEG: "ceiling (true mel in, no EEG)"}
@@ -310,7 +353,7 @@ def comparison_table(metrics: dict[str, Path], baseline: str, key: str = "rank_a
                   "only where it beats its floors. Ceilings are vocoders fed the true music's log-mel: what a "
                   "decoder that recovered the mel exactly would reach. 'vs its controls' above: Wilcoxon signed-rank "
                   f"across subjects of pooled {key}, p < 0.05.</p>"
-                  + _table(["control", "role", *names, "Daly protocol"], floor_rows, "floors"))
+                  + _table(["control", "role", *names_shown, "Daly protocol"], floor_rows, "floors"))
     return table, runs
 
 

@@ -2,6 +2,7 @@
 
 ``python -m eeg2music.evaluate.score --predictions fold-0.npz fold-1.npz … --out metrics.json`` pools the folds
 (every test trial once, as Daly pooled his cross-validation folds) and writes ``metrics.json`` plus ``nulls.npz``.
+A song classifier's predictions are its logits, not a reconstruction: it is scored on song identification only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from eeg2music.decode.predictions import Predictions
 from eeg2music.errors import InputError, one_line_errors
 from eeg2music.evaluate import metrics as M
 from eeg2music.evaluate.daly import within_participant
-from eeg2music.evaluate.song_id import song_identification
+from eeg2music.evaluate.song_id import song_classification, song_identification
 from eeg2music.evaluate.stats import bootstrap_ci, permutation_test
 from eeg2music.provenance import stamp
 
@@ -29,14 +30,15 @@ ALPHA = 0.05
 
 def pool(files: list[Path]) -> Predictions:
     parts = [Predictions.load(f) for f in files]
-    if len({(p.rate, p.target, p.n_samples, p.mel_pred is not None) for p in parts}) > 1:
-        raise InputError(files[0], "prediction files disagree on rate, target or samples",
+    if len({(p.rate, p.target, p.n_samples, p.mel_pred is not None, tuple(p.classes or ())) for p in parts}) > 1:
+        raise InputError(files[0], "prediction files disagree on rate, target, samples or classes",
                          "evaluate one experiment at a time")
     has_mel = parts[0].mel_pred is not None
     return Predictions([x for p in parts for x in p.pred], [x for p in parts for x in p.true],
                        [m for p in parts for m in p.meta], parts[0].rate, parts[0].target,
                        [x for p in parts for x in p.mel_pred] if has_mel else None,
-                       [x for p in parts for x in p.mel_true] if has_mel else None, parts[0].mel_rate)
+                       [x for p in parts for x in p.mel_true] if has_mel else None, parts[0].mel_rate,
+                       parts[0].classes)
 
 
 def matrices(preds: Predictions) -> dict[str, np.ndarray]:
@@ -100,14 +102,27 @@ def evaluate(preds: Predictions, n_perm: int = 1000, n_boot: int = 2000, seed: i
 
 
 def song_id(preds: Predictions, n_perm: int, n_boot: int, seed: int) -> dict[str, Any]:
-    """Window-level song identification from the decoded signal (the mean over samples for generative models),
-    in 3-s windows voted over 7 s as PredANN reports, or in the test spans' length where they are shorter
-    (random-window's 1-s spans): the window used is in the result."""
-    pred = [p.mean(0) if p.ndim > t.ndim else p for p, t in zip(preds.pred, preds.true, strict=True)]
+    """Window-level song identification from the decoded signal (the mean over samples for generative models) or
+    a classifier's logits, in 3-s windows voted over 7 s as PredANN reports, or in the test spans' length where
+    they are shorter (random-window's 1-s spans): the window used is in the result."""
+    pred = [p.mean(0) if p.ndim > t.ndim and preds.target != "song" else p
+            for p, t in zip(preds.pred, preds.true, strict=True)]
     shortest = min(min(p.shape[-1], t.shape[-1]) for p, t in zip(pred, preds.true, strict=True)) / preds.rate
     window_s = min(3.0, shortest)
-    return song_identification(pred, preds.true, preds.meta, preds.rate, window_s=window_s,
-                               hop_s=min(1.0, window_s), n_perm=n_perm, n_boot=n_boot, seed=seed)
+    kwargs = {"window_s": window_s, "hop_s": min(1.0, window_s), "n_perm": n_perm, "n_boot": n_boot, "seed": seed}
+    if preds.target == "song":
+        return song_classification(pred, preds.true, preds.meta, preds.rate, preds.classes, **kwargs)
+    return song_identification(pred, preds.true, preds.meta, preds.rate, **kwargs)
+
+
+def classifier_summary(preds: Predictions, n_perm: int, n_boot: int, seed: int) -> dict[str, Any]:
+    """A song classifier's metrics.json: song identification, and no reconstruction metrics."""
+    subjects = preds.subjects()
+    return {"n_trials": len(preds.pred), "n_subjects": len(set(subjects)),
+            "n_clips": len({m.get("clip") for m in preds.meta}), "rate": preds.rate, "target": preds.target,
+            "n_samples": 1, "n_perm": n_perm, "alpha": ALPHA, "metrics": {}, "trials": preds.meta,
+            "song_id": song_id(preds, n_perm, n_boot, seed),
+            "protocols": {"song_id": "pooled: every test window of every subject, among the trained songs"}}
 
 
 @one_line_errors
@@ -124,9 +139,12 @@ def main(argv: list[str] | None = None) -> int:
                    help="also identify the song of every decoded window (NMED-T; eeg2music.evaluate.song_id)")
     a = p.parse_args(argv)
     preds = pool(a.predictions)
-    summary, nulls = evaluate(preds, a.n_perm, a.n_boot, a.seed)
-    if a.song_id:
-        summary["song_id"] = song_id(preds, a.n_perm, a.n_boot, a.seed)
+    if preds.target == "song":
+        summary, nulls = classifier_summary(preds, a.n_perm, a.n_boot, a.seed), {}
+    else:
+        summary, nulls = evaluate(preds, a.n_perm, a.n_boot, a.seed)
+        if a.song_id:
+            summary["song_id"] = song_id(preds, a.n_perm, a.n_boot, a.seed)
     summary["experiment"] = a.experiment or a.out.parent.name
     summary["predictions"] = [str(f) for f in a.predictions]
     summary["provenance"] = stamp()
@@ -136,6 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     for name, r in summary["metrics"].items():
         print(f"{name:18s} {r['observed']:.3f}  p={r['p']:.4f}  CI95 {r['ci95_subjects'][0]:.3f}…"
               f"{r['ci95_subjects'][1]:.3f}  null {r['null_mean']:.3f}")
+    for name, r in ((k, v) for k, v in summary.get("song_id", {}).items() if k in ("window", "vote")):
+        print(f"song ID ({name:6s}) {r['accuracy']:.3f}  p={r['p']:.4f}  chance {summary['song_id']['chance']:.3f}")
     return 0
 
 

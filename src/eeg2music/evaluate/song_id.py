@@ -75,12 +75,10 @@ def vote(guess: np.ndarray, w: Windows, vote_s: float, window_s: float) -> np.nd
     return votes
 
 
-def song_identification(pred: list[np.ndarray], true: list[np.ndarray], meta: list[dict[str, Any]], rate: float,
-                        window_s: float = 3.0, hop_s: float = 1.0, vote_s: float = 7.0, n_perm: int = 1000,
-                        n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
-    w = cut(pred, true, meta, rate, window_s, hop_s)
-    sim = pearson_matrix(w.pred, w.true)
-    scores, names = song_scores(sim, w.song)
+def identify(w: Windows, scores: np.ndarray, names: list[str], window_s: float, hop_s: float, vote_s: float,
+             n_perm: int, n_boot: int, seed: int) -> dict[str, Any]:
+    """Accuracy of each window's best-scoring song and of the votes, with the span-shuffle null and the CI over
+    subjects. ``scores``: (window, song) in the order of ``names``."""
     truth = np.array([names.index(s) for s in w.song])
     guess = scores.argmax(1)
     voted = vote(guess, w, vote_s, window_s)
@@ -106,5 +104,32 @@ def song_identification(pred: list[np.ndarray], true: list[np.ndarray], meta: li
         out[name] = {"accuracy": observed, "p": float((1 + np.sum(values >= observed - 1e-12)) / (1 + n_perm)),
                      "null_mean": float(values.mean()), "per_subject": per_subject,
                      "ci95_subjects": list(bootstrap_ci(np.array(list(per_subject.values())), n_boot, seed=seed))}
+    return out
+
+
+def song_identification(pred: list[np.ndarray], true: list[np.ndarray], meta: list[dict[str, Any]], rate: float,
+                        window_s: float = 3.0, hop_s: float = 1.0, vote_s: float = 7.0, n_perm: int = 1000,
+                        n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """Song ID from a reconstruction: each decoded window against every true test window."""
+    w = cut(pred, true, meta, rate, window_s, hop_s)
+    sim = pearson_matrix(w.pred, w.true)
+    scores, names = song_scores(sim, w.song)
+    out = identify(w, scores, names, window_s, hop_s, vote_s, n_perm, n_boot, seed)
     out["retrieval_rank"] = float(rank_accuracy(sim).mean())
+    return out
+
+
+def song_classification(logits: list[np.ndarray], true: list[np.ndarray], meta: list[dict[str, Any]], rate: float,
+                        classes: list[str], window_s: float = 3.0, hop_s: float = 1.0, vote_s: float = 7.0,
+                        n_perm: int = 1000, n_boot: int = 2000, seed: int = 0) -> dict[str, Any]:
+    """Song ID from a classifier's logits per frame, (songs, T): a window's song scores are its mean logits, over
+    every song the classifier was trained on (chance 1 / that number). No retrieval: nothing is reconstructed."""
+    w = cut(logits, true, meta, rate, window_s, hop_s)
+    unknown = sorted(set(w.song) - set(classes))
+    if unknown:
+        raise InputError(None, f"test songs the classifier has no class for: {', '.join(unknown)}",
+                         "decode with the classifier's own split")
+    scores = np.stack([p.mean(-1) for p in w.pred])
+    out = identify(w, scores, list(classes), window_s, hop_s, vote_s, n_perm, n_boot, seed)
+    out["retrieval_rank"] = None
     return out

@@ -18,10 +18,11 @@ def _classes() -> dict[str, type[nn.Module]]:
     from eeg2music.models.diffwave.decoder import DiffWaveDecoder
     from eeg2music.models.foundation.model import EEGPTDecoder
     from eeg2music.models.small_cnn import SmallCNN
+    from eeg2music.models.song_classifier import SongCNN
     from eeg2music.models.unet1d import UNetControl
 
     return {"daly_bilstm": DalyBiLSTM, "diffwave": DiffWaveDecoder, "unet_control": UNetControl,
-            "eegpt": EEGPTDecoder, "small_cnn": SmallCNN}
+            "eegpt": EEGPTDecoder, "small_cnn": SmallCNN, "song_cnn": SongCNN}
 
 
 # Keys of a model config that are not constructor arguments: where training starts from (applied after the model is
@@ -31,7 +32,8 @@ AUTO_GAIN_RMS = 0.5  # ``audio_gain: auto`` scales the training audio to this RM
 
 
 def target_of(model_cfg: dict[str, Any]) -> str:
-    """What the named model outputs: "envelope", "mel" or "audio" (EEGPT's is chosen by its ``target:``)."""
+    """What the named model outputs: "envelope", "mel", "audio" or "song" (a song classifier's logits; EEGPT's
+    is chosen by its ``target:``)."""
     name = model_cfg.get("name")
     if name not in _classes():
         raise InputError(None, f"unknown model {name!r}", f"use one of {', '.join(_classes())}")
@@ -73,6 +75,8 @@ def build(model_cfg: dict[str, Any], n_inputs: int, data_info: dict[str, Any] | 
             kwargs |= {"channels": data_info["channels"], "eeg_unit": data_info["eeg_unit"]}
         elif model_cfg.get("conditioning") == "eegpt":  # model A inside the vocoder (joint fine-tuning)
             kwargs |= {"channel_names": data_info["channels"], "eeg_unit": data_info["eeg_unit"]}
+    if getattr(classes[name], "needs_songs", False):  # a classifier's classes are the split's songs
+        kwargs["songs"] = data_info["songs"]
     try:
         return classes[name](n_inputs=n_inputs, **kwargs)
     except InputError as err:

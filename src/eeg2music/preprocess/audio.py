@@ -13,7 +13,6 @@ from pathlib import Path
 
 import numpy as np
 import soundfile as sf
-from scipy.signal import hilbert, resample_poly
 
 from eeg2music.errors import InputError
 
@@ -32,11 +31,15 @@ def resample(x: np.ndarray, rate_in: float, rate_out: float, axis: int = -1) -> 
     if rate_in == rate_out:
         return x
     ratio = Fraction(rate_out / rate_in).limit_denominator(1000)
+    from scipy.signal import resample_poly  # here, not at the top: every training job imports this module
+
     return resample_poly(x, ratio.numerator, ratio.denominator, axis=axis)
 
 
 def amplitude_envelope(audio: np.ndarray, rate: float, out_rate: float) -> np.ndarray:
     """Daly (2023)'s music amplitude signal: |Hilbert| of the waveform, anti-aliased down to ``out_rate``."""
+    from scipy.signal import hilbert
+
     env = np.abs(hilbert(audio.astype(np.float64)))
     return resample(env, rate, out_rate).astype(np.float32)
 

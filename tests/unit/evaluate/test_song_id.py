@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from eeg2music.evaluate.song_id import cut, song_identification, vote
+from eeg2music.errors import InputError
+from eeg2music.evaluate.song_id import cut, song_classification, song_identification, vote
 
 RATE = 10.0
 
@@ -53,3 +54,34 @@ def test_the_vote_takes_the_majority_inside_each_stretch():
     voted = vote(guess, w, vote_s=7.0, window_s=3.0)
     first = (w.span == 0) & (w.start_s + 3.0 <= 7.0)
     assert set(voted[first]) == {1} and voted[(w.span == 0) & (w.start_s == 5.0)][0] == 0  # 5–8 s straddles
+
+
+def logits_of(meta: list[dict], classes: list[str], frames: int, strength: float, seed: int) -> list[np.ndarray]:
+    """A classifier's logits per frame: noise, plus ``strength`` on the span's own song."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for m in meta:
+        logits = rng.normal(size=(len(classes), frames))
+        logits[classes.index(m["clip"])] += strength
+        out.append(logits)
+    return out
+
+
+def test_a_classifier_is_scored_by_its_mean_logits_over_each_window():
+    _, true, meta = study(noise=1.0)
+    classes = [f"song{k}" for k in range(5)]
+    strong = song_classification(logits_of(meta, classes, 300, 1.0, 0), true, meta, RATE, classes, n_perm=200,
+                                 n_boot=200)
+    assert strong["chance"] == pytest.approx(0.2) and strong["retrieval_rank"] is None
+    assert strong["window"]["accuracy"] > 0.9 and strong["window"]["p"] < 0.01
+    null = song_classification(logits_of(meta, classes, 300, 0.0, 1), true, meta, RATE, classes, n_perm=200,
+                               n_boot=200)
+    assert null["window"]["p"] > 0.05 and abs(null["window"]["accuracy"] - 0.2) < 0.1
+
+
+def test_a_classifier_with_no_class_for_a_test_song_is_refused():
+    _, true, meta = study(noise=1.0, n_songs=3)
+    classes = ["song0", "song1"]
+    logits = [np.zeros((2, 300)) for _ in meta]
+    with pytest.raises(InputError, match="no class for: song2"):
+        song_classification(logits, true, meta, RATE, classes, n_perm=10, n_boot=10)
