@@ -74,13 +74,17 @@ def fill_up(folder: Path, leave_bytes: int = 64 * 1024) -> None:
 
 
 def quick_start_config(repo: Path) -> dict:
-    """What the Quick start runs: config/config.yaml with the synthetic study's overrides on top."""
+    """What the Quick start runs: config/config.yaml with the synthetic study's overrides on top, without the
+    experiments the study leaves out."""
     import yaml
 
+    from eeg2music.config import drop_switched_off
     from eeg2music.train.config import merge
 
     defaults = yaml.safe_load((repo / "config/config.yaml").read_text())
-    return merge(defaults, yaml.safe_load((repo / "config/studies/synthetic.yaml").read_text()))
+    cfg = drop_switched_off(merge(defaults, yaml.safe_load((repo / "config/studies/synthetic.yaml").read_text())))
+    cfg.pop("leave_out")
+    return cfg
 
 
 def write_config(work: Path, cfg: dict) -> None:

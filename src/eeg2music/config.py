@@ -16,14 +16,21 @@ from eeg2music.errors import InputError
 
 
 def drop_switched_off(config: dict[str, Any]) -> dict[str, Any]:
-    """Remove the experiments and datasets a study sets to null (``experiments: {unet_control: null}``): Snakemake
-    merges a study over the defaults key by key, so null is how a study leaves one out. A floor (kind prior_only)
+    """Remove the experiments and datasets a study sets to null (``experiments: {unet_control: null}``) and the
+    experiments it names under ``leave_out:``: Snakemake merges a study over the defaults key by key, so null is how
+    a study leaves one out, and ``leave_out`` is how a study (the Quick start) leaves several out so that a later
+    ``--configfile`` (an add-on setting ``leave_out: []``) brings them back as defined. A floor (kind prior_only)
     goes with the model it is the floor of."""
     for block in ("experiments", "datasets"):
         if isinstance(config.get(block), dict):
             config[block] = {name: value for name, value in config[block].items() if value is not None}
     experiments = config.get("experiments")
     if isinstance(experiments, dict):
+        unknown = [name for name in config.get("leave_out") or [] if name not in experiments]
+        if unknown:
+            raise InputError(None, f"leave_out: {unknown[0]!r} is not an experiment of this study",
+                             f"use one of {', '.join(experiments)}")
+        experiments = {name: e for name, e in experiments.items() if name not in (config.get("leave_out") or [])}
         orphan = [name for name, e in experiments.items()
                   if isinstance(e, dict) and e.get("kind") == "prior_only" and e.get("of") not in experiments]
         config["experiments"] = {name: e for name, e in experiments.items() if name not in orphan}
@@ -32,7 +39,8 @@ def drop_switched_off(config: dict[str, Any]) -> dict[str, Any]:
 
 def resolve_study(config: dict[str, Any], study_file: Path) -> dict[str, Any]:
     """The configuration the workflow runs, from the defaults merged with the study's file: the study's own blocks
-    (``replace:``), experiments and datasets set to null left out, ``protocols:`` lists expanded, and
+    (``replace:``), experiments and datasets set to null or listed in ``leave_out`` left out, ``protocols:`` lists
+    expanded, and
     ``rehearse=true`` applied."""
     return rehearse(expand_protocols(drop_switched_off(study_owns(config, study_file))))
 

@@ -53,7 +53,18 @@ def test_every_shipped_addon_passes_on_its_study(addon):
     study = REPO / "config/studies" / f"{extra['study']}.yaml"
     cfg = drop_switched_off(merge(merge(DEFAULTS, yaml.safe_load(study.read_text())), extra))
     assert set(extra["experiments"]) <= set(cfg["experiments"])
+    left_out = yaml.safe_load(study.read_text()).get("leave_out", [])
+    assert extra.get("leave_out") != [] or set(left_out) <= set(cfg["experiments"])  # brought back as defined
+    assert all(cfg["experiments"][e] == DEFAULTS["experiments"][e] for e in left_out if e in cfg["experiments"])
     check_config(cfg, SCHEMA)
+
+
+def test_the_quick_start_leaves_out_what_its_add_on_brings_back():
+    synthetic = yaml.safe_load((REPO / "config/studies/synthetic.yaml").read_text())
+    assert synthetic["leave_out"] and not set(synthetic["leave_out"]) & set(CONFIG["experiments"])
+    assert {"linear_trf", "bilstm_daly", "eegpt_mel", "eegpt_diffwave", "diffwave_eeg"} <= set(CONFIG["experiments"])
+    with pytest.raises(InputError, match="leave_out: 'unet_contrl' is not an experiment of this study"):
+        drop_switched_off(merge(DEFAULTS, {"leave_out": ["unet_contrl"]}))
 
 
 def test_a_study_leaves_an_experiment_out_with_null():
