@@ -178,12 +178,16 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     cfg = quick_start_config(REPO)
     cfg["synth"].update(n_subjects=2, n_runs=3, n_trials=2, trial_s=6.0)  # 2 trials: learning-curve shares differ
     cfg["splits"]["folds"]["cv-by-run"] = 2  # Daly's 3 folds in the Quick start; 2 keep this test's jobs fewer
+    cfg["budget"]["configs"] = cfg["budget"]["configs"][:2]  # the Quick start measures all of them
     for d in cfg["datasets"].values():
         d["trial_s"] = 6.0
     cfg["evaluate"]["n_perm"] = 200
     cfg["learning_curve"]["fractions"] = [0.25, 0.5]  # 1, 2 and 3 training trials per subject and fold
     cfg["experiments"]["diffwave_eeg"]["samples"] = 2  # K > 1 samples per trial: the report's spread
     cfg["experiments"]["bilstm_daly"]["per_participant"] = True  # Daly's way: one model per subject and fold
+    defaults = yaml.safe_load((REPO / "config/config.yaml").read_text())["experiments"]
+    for floor in ("diffwave_eeg_floor_other", "eegpt_diffwave_floor_other"):  # the add-on's; the workflow's here
+        cfg["experiments"][floor] = defaults[floor]
     cfg["experiments"]["eegpt_diffwave_joint"] = {  # stage 4, off by default: A inside B, started from A's run
         "kind": "train", "config": "config/train/eegpt_diffwave_joint.yaml", "split": "cv-by-run",
         "init": {"init_from": "eegpt_mel"}}
