@@ -17,6 +17,9 @@ from ..helpers import quick_start_config
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 CONFIG = quick_start_config(REPO)
 DEFAULTS = yaml.safe_load((REPO / "config/config.yaml").read_text())
+# The Quick start's study with everything it leaves out brought back (what the add-on runs): floors included.
+WITH_ADDON = merge(DEFAULTS, {k: v for k, v in yaml.safe_load((REPO / "config/studies/synthetic.yaml").read_text())
+                              .items() if k != "leave_out"})
 
 
 def changed(path: str, value) -> dict:
@@ -68,11 +71,11 @@ def test_the_quick_start_leaves_out_what_its_add_on_brings_back():
 
 
 def test_a_study_leaves_an_experiment_out_with_null():
-    cfg = drop_switched_off(merge(CONFIG, {"experiments": {"unet_control": None}}))
+    cfg = drop_switched_off(merge(WITH_ADDON, {"experiments": {"unet_control": None}}))
     assert "unet_control" not in cfg["experiments"] and "bilstm_daly" in cfg["experiments"]
     check_config(cfg, SCHEMA)
     # a model's floors go with it; the other model's stay
-    cfg = drop_switched_off(merge(CONFIG, {"experiments": {"diffwave_eeg": None}}))
+    cfg = drop_switched_off(merge(WITH_ADDON, {"experiments": {"diffwave_eeg": None}}))
     floors = {e: x["of"] for e, x in cfg["experiments"].items() if x["kind"] == "prior_only"}
     assert floors and set(floors.values()) == {"eegpt_diffwave"}
     check_config(cfg, SCHEMA)
@@ -102,12 +105,12 @@ def test_cross_field_rules(path, value, message):
 
 
 def test_experiment_kinds_need_their_keys_and_partners():
-    cfg = copy.deepcopy(CONFIG)
+    cfg = copy.deepcopy(WITH_ADDON)
     name = next(e for e, x in cfg["experiments"].items() if x["kind"] == "train")
     del cfg["experiments"][name]["config"]
     with pytest.raises(InputError, match=rf"experiments\.{name}: kind train needs 'config'"):
         check_config(cfg, SCHEMA)
-    cfg = copy.deepcopy(CONFIG)
+    cfg = copy.deepcopy(WITH_ADDON)
     chain = next(e for e, x in cfg["experiments"].items() if x["kind"] == "chain")
     cfg["experiments"][chain]["vocoder"] = "linear_trf"
     with pytest.raises(InputError, match=rf"experiments\.{chain}\.vocoder: 'linear_trf' is not another trained"):
@@ -116,17 +119,17 @@ def test_experiment_kinds_need_their_keys_and_partners():
 
 def test_a_floor_names_a_generative_model_on_its_split():
     """kind prior_only: `of` must be a trained or chained experiment on the same split, pooled; `eeg` a known input."""
-    floor = next(e for e, x in CONFIG["experiments"].items() if x["kind"] == "prior_only")
+    floor = next(e for e, x in WITH_ADDON["experiments"].items() if x["kind"] == "prior_only")
     for changes, message in (({"of": "linear_trf"}, rf"{floor}\.of: 'linear_trf' is not a trained or chained"),
                              ({"split": "leave-subject-out"}, rf"{floor}\.of: .* on the same split"),
                              ({"eeg": "noise"}, rf"experiments\.{floor}\.eeg: 'noise' is not one of")):
         with pytest.raises(InputError, match=message):
-            check_config(merge(CONFIG, {"experiments": {floor: changes}}), SCHEMA)
-    cfg = copy.deepcopy(CONFIG)
+            check_config(merge(WITH_ADDON, {"experiments": {floor: changes}}), SCHEMA)
+    cfg = copy.deepcopy(WITH_ADDON)
     del cfg["experiments"][floor]["of"]
     with pytest.raises(InputError, match=rf"experiments\.{floor}: kind prior_only needs 'of'"):
         check_config(cfg, SCHEMA)
-    cfg = merge(CONFIG, {"experiments": {floor: {"of": "bilstm_daly"}, "bilstm_daly": {"per_participant": True}}})
+    cfg = merge(WITH_ADDON, {"experiments": {floor: {"of": "bilstm_daly"}, "bilstm_daly": {"per_participant": True}}})
     with pytest.raises(InputError, match=rf"{floor}\.of: 'bilstm_daly' is trained per participant"):
         check_config(cfg, SCHEMA)
 
