@@ -177,7 +177,6 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     work = tmp_path / "full"
     cfg = quick_start_config(REPO)
     cfg["synth"].update(n_subjects=2, n_runs=3, n_trials=2, trial_s=6.0)  # 2 trials: learning-curve shares differ
-    cfg["splits"]["folds"]["cv-by-run"] = 2  # Daly's 3 folds in the Quick start; 2 keep this test's jobs fewer
     cfg["budget"]["configs"] = cfg["budget"]["configs"][:2]  # the Quick start measures all of them
     for d in cfg["datasets"].values():
         d["trial_s"] = 6.0
@@ -207,10 +206,10 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     splits = work / "results/synthetic/splits"
     manifests = sorted(p.relative_to(splits).as_posix() for p in splits.rglob("*.json") if "~" not in p.parent.name)
     shares = sorted(p.relative_to(splits).as_posix() for p in splits.rglob("*.json") if "~train" in p.parent.name)
-    assert shares == [f"cv-by-run~train{f}/fold-{k}.json" for f in ("0.25", "0.5") for k in range(2)]
+    assert shares == [f"cv-by-run~train{f}/fold-{k}.json" for f in ("0.25", "0.5") for k in range(3)]
     per_subject = sorted(p.parent.name for p in splits.rglob("fold-0.json") if "~sub-" in p.parent.name)
     assert per_subject == [f"cv-by-run~synth-{ds}~sub-{s:02d}" for ds in ("ds002722", "ds002725") for s in (1, 2)]
-    assert manifests == ["cv-by-run/fold-0.json", "cv-by-run/fold-1.json",
+    assert manifests == ["cv-by-run/fold-0.json", "cv-by-run/fold-1.json", "cv-by-run/fold-2.json",
                          "leave-clip-out/fold-0.json", *[f"leave-subject-out/fold-{k}.json" for k in range(4)],
                          "random-trial/fold-0.json"]
     report = (work / "results/synthetic/report/comparison.html").read_text()
@@ -266,7 +265,7 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
     # from model A, each after it in the DAG
     for exp, param, source in (("diffwave_eeg", "vocoder_from", "diffwave_vocoder"),
                                ("eegpt_diffwave_joint", "init_from", "eegpt_mel")):
-        for k in range(2):
+        for k in range(3):
             run = work / f"results/synthetic/train/{exp}/cv-by-run/fold-{k}"
             started = yaml.safe_load((run / "config.yaml").read_text())["model"][param]
             assert started == f"results/synthetic/train/{source}/cv-by-run/fold-{k}"
@@ -281,12 +280,12 @@ def test_full_workflow_on_tiny_synthetic_config(tmp_path):
         k: vocoder["model"][k] for k in ("layers", "channels", "cycle", "cond_dim")} and eeg["size"] == "cpu"
     # one bi-LSTM per participant and fold, pooled for evaluation; every run's loss curves on the report page
     daly_runs = sorted((work / "results/synthetic/train/bilstm_daly").glob("cv-by-run~*/fold-*/final.pt"))
-    assert len(daly_runs) == 4 * 2
+    assert len(daly_runs) == 4 * 3
     daly = json.loads((work / "results/synthetic/evaluate/bilstm_daly/metrics.json").read_text())
     linear = json.loads((work / "results/synthetic/evaluate/linear_trf/metrics.json").read_text())
     assert daly["n_subjects"] == 4 and daly["n_trials"] == linear["n_trials"]
     page = (work / "results/synthetic/report/bilstm_daly/index.html").read_text()
-    assert "Training and validation loss" in page and "The first 6 of 8 runs" in page
+    assert "Training and validation loss" in page and "The first 6 of 12 runs" in page
     assert (work / "results/synthetic/report/bilstm_daly/curves.png").stat().st_size > 5000
     full = json.loads((work / "results/synthetic/evaluate/linear_trf/metrics.json").read_text())
     # every result names the code that made it: metrics, predictions and pages carry the git SHA and versions
