@@ -95,3 +95,15 @@ def write_config(work: Path, cfg: dict) -> None:
     (work / "config/studies").mkdir(parents=True, exist_ok=True)
     (work / "config/config.yaml").write_text(yaml.safe_dump(cfg))
     (work / "config/studies" / f"{cfg['study']}.yaml").write_text(yaml.safe_dump({"study": cfg["study"]}))
+
+
+def train_steps(model, batch, steps: int, lr: float = 3e-3) -> None:
+    """``steps`` Adam steps of ``model`` on fresh batches from ``batch()``: the small models' learning tests."""
+    import torch
+
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    for _ in range(steps):
+        loss = model(batch())
+        opt.zero_grad()
+        loss.backward()
+        opt.step()

@@ -15,7 +15,7 @@ from typing import Any
 from eeg2music.config import PROTOCOL_MARK as MARK
 from eeg2music.data.audit import HONESTY, audit
 from eeg2music.data.splits import Manifest
-from eeg2music.evaluate.report import _table
+from eeg2music.evaluate.report import _table, song_units
 
 HONEST_TEXT = {"adjacent_windows": "unseen segments of heard songs", "clips": "unseen songs",
                "subjects": "unseen subjects", "trials": "unseen trials", "subject_runs": "unseen runs"}
@@ -44,7 +44,7 @@ def cell(r: dict[str, Any]) -> str:
     lines = [f"rank {m['observed']:.3f} (p {m['p']:.3f})"] if m else []
     song = r.get("song_id")
     if song:
-        for name, label in (("window", f"{song['window_s']:g}-s windows"), ("vote", f"{song['vote_s']:g}-s votes")):
+        for name, label in song_units(song):
             s = song[name]
             lines.append(f"song ID {label} {s['accuracy']:.3f} (p {s['p']:.3f})")
         retrieval = song.get("retrieval_rank")

@@ -166,15 +166,19 @@ def song_votes(summary: dict[str, Any]) -> str:
     return f"{song['accuracy']:.3f} (p {song['p']:.3f})" if song else "–"
 
 
+def song_units(song: dict[str, Any]) -> list[tuple[str, str]]:
+    """(key, label) of song identification's two units: single windows and the votes over them."""
+    return [("window", f"{song['window_s']:g}-s windows"), ("vote", f"{song['vote_s']:g}-s votes")]
+
+
 def song_id_section(summary: dict[str, Any]) -> str:
     """Window-level song identification (evaluate.song_id): accuracy of windows and votes against chance."""
     song = summary.get("song_id")
     if not song:
         return ""
-    rows = [[f"{song[f'{name}_s']:g}-s {name}s" if name == "vote" else f"{song['window_s']:g}-s windows",
-             _fmt(r["accuracy"]), _fmt(r["null_mean"]), f"{r['p']:.4f}",
-             f"{_fmt(r['ci95_subjects'][0])} … {_fmt(r['ci95_subjects'][1])}"]
-            for name, r in ((n, song[n]) for n in ("window", "vote"))]
+    rows = [[label, _fmt(song[key]["accuracy"]), _fmt(song[key]["null_mean"]), f"{song[key]['p']:.4f}",
+             f"{_fmt(song[key]['ci95_subjects'][0])} … {_fmt(song[key]['ci95_subjects'][1])}"]
+            for key, label in song_units(song)]
     subjects = sorted(song["window"]["per_subject"])
     subject_rows = [[html.escape(s), _fmt(song["window"]["per_subject"][s]), _fmt(song["vote"]["per_subject"][s])]
                     for s in subjects]

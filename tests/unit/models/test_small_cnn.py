@@ -8,6 +8,8 @@ import torch
 from eeg2music.errors import InputError
 from eeg2music.models import registry
 
+from ...helpers import train_steps
+
 RATES = {"eeg": 100, "envelope": 100, "mel": 100, "audio": 16000}
 INFO = {"rates": RATES, "n_mels": 40, "channels": [f"C{i}" for i in range(31)], "eeg_unit": "uV"}
 
@@ -33,7 +35,6 @@ def test_it_learns_an_amplitude_carried_by_two_channels():
     the prediction on new windows correlates with it."""
     torch.manual_seed(0)
     model = registry.build({"name": "small_cnn", "target": "envelope", "dropout": 0.0}, 31, INFO)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
 
     def batch(n: int = 16) -> dict:
         slow = torch.nn.functional.avg_pool1d(torch.randn(n, 1, 420), 15, stride=1)[:, 0]  # (n, 406)
@@ -42,11 +43,7 @@ def test_it_learns_an_amplitude_carried_by_two_channels():
         eeg[:, 17] -= 2 * slow[:, 6:]
         return {"eeg": eeg, "envelope": slow[:, :400]}
 
-    for _ in range(150):
-        loss = model(batch())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    train_steps(model, batch, 150)
     test = batch(32)
     pred = model.eval().predict(test["eeg"])
     r = torch.stack([torch.corrcoef(torch.stack([p, t]))[0, 1] for p, t in zip(pred, test["envelope"], strict=True)])

@@ -8,6 +8,8 @@ import torch
 from eeg2music.errors import InputError
 from eeg2music.models import registry
 
+from ...helpers import train_steps
+
 RATES = {"eeg": 100, "envelope": 100, "mel": 100, "audio": 16000}
 SONGS = ["song21", "song22", "song23"]
 INFO = {"rates": RATES, "n_mels": 40, "channels": [f"E{i}" for i in range(1, 21)], "eeg_unit": "uV", "songs": SONGS}
@@ -26,7 +28,6 @@ def test_it_learns_the_song_a_rhythm_in_the_eeg_marks():
     logits of new windows name the song."""
     torch.manual_seed(0)
     model = registry.build({"name": "song_cnn", "dropout": 0.0}, 20, INFO)
-    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     t = torch.arange(300) / 100
 
     def batch(n: int = 24) -> dict:
@@ -38,11 +39,7 @@ def test_it_learns_the_song_a_rhythm_in_the_eeg_marks():
         eeg[:, 11] -= rhythm
         return {"eeg": eeg, "song": song}
 
-    for _ in range(60):
-        loss = model(batch())
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
+    train_steps(model, batch, 60)
     test = batch(60)
     guess = model.eval().predict(test["eeg"]).mean(-1).argmax(1)
     assert (guess == test["song"]).float().mean() > 0.9
