@@ -37,6 +37,21 @@ def fixture_templates(dest: Path) -> Path:
     return dest
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Under pytest-xdist (the CI runs two workers on its two cores) each worker and every process it starts
+    (Snakemake's jobs, SLURM's, torchrun's) compute on one thread: two workers' torch thread pools of two threads
+    each spin against each other on two cores (a 400-step tiny training under SLURM took minutes instead of
+    seconds)."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        import torch
+        from threadpoolctl import threadpool_limits
+
+        for name in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            os.environ[name] = "1"
+        torch.set_num_threads(1)
+        threadpool_limits(1)
+
+
 @pytest.fixture(scope="session")
 def templates(tmp_path_factory) -> Path:
     return fixture_templates(tmp_path_factory.mktemp("templates"))

@@ -208,6 +208,10 @@ def cross_check(config: dict[str, Any], source: str = "config/config.yaml") -> N
             if model.get("per_participant"):
                 _fail(source, f"experiments.{name}.of", f"{exp['of']!r} is trained per participant",
                       "give prior-only floors to the pooled generative experiments")
+    if not pre.get("sources"):
+        for name in _reading_sources(experiments):
+            _fail(source, f"experiments.{name}", "reads Daly's source features (data.eeg_array: sources) and "
+                  "preprocess.sources is false", "set preprocess.sources: true, or leave the experiment out")
     if experiments:
         baseline = config.get("evaluate", {}).get("baseline")
         if baseline is not None and baseline not in experiments:
@@ -220,6 +224,15 @@ def cross_check(config: dict[str, Any], source: str = "config/config.yaml") -> N
             if experiments[name].get("per_participant"):
                 _fail(source, "learning_curve.experiments", f"{name!r} is trained per participant",
                       "list a pooled experiment (learning curves subsample the pooled training part)")
+
+
+def _reading_sources(experiments: dict[str, Any]) -> list[str]:
+    """The trained experiments whose training config reads the source-space features instead of the EEG (a config
+    file not there yet is the train rule's missing input, reported by Snakemake)."""
+    from eeg2music.train.config import read_values
+
+    return [name for name, exp in experiments.items() if exp["kind"] == "train" and Path(exp["config"]).exists()
+            and read_values(Path(exp["config"])).get("data", {}).get("eeg_array") == "sources"]
 
 
 def check_roots(config: dict[str, Any], source: str = "config/config.yaml") -> None:

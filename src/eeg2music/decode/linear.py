@@ -48,17 +48,41 @@ def _trials(manifest: Manifest, part: str, rate: int, target: str, lowpass_hz: f
     return out
 
 
-def _stack(trials: list[dict], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """(time, epoch, channel) and (time, epoch), cropped to ``n`` samples, standardised per trial."""
-    x = np.stack([t["x"][:n] for t in trials], axis=1)
-    y = np.stack([t["y"][:n] for t in trials], axis=1)
-    x = (x - x.mean(0)) / (x.std(0) + 1e-9)
-    y = (y - y.mean(0)) / (y.std(0) + 1e-9)
-    return x, y
+def _stack(trials: list[dict]) -> tuple[np.ndarray, np.ndarray, list[int]]:
+    """(time, epoch, channel), (time, epoch) and each trial's length: every trial standardised over its own samples
+    and zero-padded to the longest. A lagged product that reaches into the padding is zero, so trials of unequal
+    length (NMED-T's time blocks) each count in full and none reaches into another."""
+    lengths = [t["x"].shape[0] for t in trials]
+    x = np.zeros((max(lengths), len(trials), trials[0]["x"].shape[1]), np.float32)
+    y = np.zeros((max(lengths), len(trials)), np.float32)
+    for k, (t, n) in enumerate(zip(trials, lengths, strict=True)):
+        x[:n, k] = (t["x"] - t["x"].mean(0)) / (t["x"].std(0) + 1e-9)
+        y[:n, k] = (t["y"] - t["y"].mean(0)) / (t["y"].std(0) + 1e-9)
+    return x, y, lengths
+
+
+def _predict(rf: ReceptiveField, x: np.ndarray, lengths: list[int]) -> list[np.ndarray]:
+    """Each trial's prediction over its own length; the samples whose lags reach past the trial's end (or start) are
+    zero, as MNE leaves them out (``valid_samples_`` counts from either end, so it fits any length)."""
+    y_hat = rf.predict(x).reshape(x.shape[0], x.shape[1])
+    out = []
+    for k, n in enumerate(lengths):
+        p = np.zeros(n, dtype=np.float32)
+        p[rf.valid_samples_] = y_hat[:n, k][rf.valid_samples_]
+        out.append(p)
+    return out
+
+
+def _score(rf: ReceptiveField, x: np.ndarray, y: np.ndarray, lengths: list[int]) -> float:
+    """MNE's ``corrcoef`` score over the valid samples of every trial, the padding left out."""
+    pred = _predict(rf, x, lengths)
+    valid = rf.valid_samples_
+    return float(np.corrcoef(np.concatenate([p[valid] for p in pred]),
+                             np.concatenate([y[:n, k][valid] for k, n in enumerate(lengths)]))[0, 1])
 
 
 def select_alpha(x_fit: np.ndarray, y_fit: np.ndarray, x_val: np.ndarray, y_val: np.ndarray, tmin: float,
-                 tmax: float, rate: int) -> float:
+                 tmax: float, rate: int, val_lengths: list[int] | None = None) -> float:
     """The ridge penalty whose fit on the training trials best predicts the validation trials (Pearson r).
 
     MNE computes the lagged covariance C at every fit, which was most of the decoder's time at the real data's size
@@ -74,7 +98,7 @@ def select_alpha(x_fit: np.ndarray, y_fit: np.ndarray, x_val: np.ndarray, y_val:
     for alpha in ALPHAS:
         w = linalg.solve(cov + alpha * np.eye(len(cov)), cross, assume_a="pos")
         ridge.coef_ = w.T.reshape(shape)
-        scores.append(rf.score(x_val, y_val))
+        scores.append(_score(rf, x_val, y_val, val_lengths or [len(x_val)] * x_val.shape[1]))
     return ALPHAS[int(np.argmax(scores))]
 
 
@@ -141,26 +165,21 @@ def fit_predict(manifest: Manifest, rate: int = 100, target: str = "envelope", t
         if not fit:
             raise InputError(None, f"{subject[0]} sub-{subject[1]} has test trials but no training trials",
                              "a per-subject decoder needs a within-subject split (cv-by-run, random-trial)")
-        n = min(t["x"].shape[0] for t in fit + held + test_trials)
-        x_fit, y_fit = _stack(fit, n)
+        x_fit, y_fit, _ = _stack(fit)
         alpha = ALPHAS[len(ALPHAS) // 2]
         with warnings.catch_warnings(), mne.utils.use_log_level("error"):
             warnings.simplefilter("ignore", RuntimeWarning)  # MNE warns about edge effects of short lags
             if held:
-                x_val, y_val = _stack(held, n)
-                alpha = select_alpha(x_fit, y_fit, x_val, y_val, tmin, tmax, rate)
-                x_fit, y_fit = _stack(fit + held, n)
+                x_val, y_val, val_lengths = _stack(held)
+                alpha = select_alpha(x_fit, y_fit, x_val, y_val, tmin, tmax, rate, val_lengths)
+                x_fit, y_fit, _ = _stack(fit + held)
             rf = ReceptiveField(tmin, tmax, rate, estimator=_ridge(tmin, tmax, rate, alpha), scoring="corrcoef")
             rf.fit(x_fit, y_fit)
-            x_test, _ = _stack(test_trials, n)
-            y_hat = rf.predict(x_test).reshape(n, len(test_trials))
-        for k, t in enumerate(test_trials):
-            valid = rf.valid_samples_
-            p = np.zeros(n, dtype=np.float32)
-            p[valid] = y_hat[valid, k]
-            pred.append(p)
-            true.append(t["y"][:n])
-            meta.append({**{k2: v for k2, v in t["meta"].items()}, "alpha": alpha})
+            x_test, _, lengths = _stack(test_trials)
+            pred += _predict(rf, x_test, lengths)
+        for t in test_trials:
+            true.append(t["y"])
+            meta.append({**t["meta"], "alpha": alpha})
     return Predictions(pred, true, meta, float(rate), target)
 
 

@@ -58,3 +58,26 @@ def test_the_lagged_covariances_are_mnes(smin, smax, intercept):
         theirs = _compute_corrs(x, y, smin, smax, fit_intercept=intercept, edge_correction=False)
     for a, b in zip(ours, theirs, strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
+
+
+def test_trials_of_unequal_length_each_count_in_full():
+    """NMED-T's time blocks differ in length: the decoder neither crops them to the shortest nor lets a lag reach from
+    one trial into the next; its covariances are the sums of each trial's own, and each prediction is as long as its
+    trial, zero where its lags leave the trial (as MNE's ``valid_samples_``)."""
+    from eeg2music.decode.linear import _predict, _stack, lagged_corrs
+
+    rng = np.random.default_rng(3)
+    trials = [{"x": rng.normal(2.0, 3.0, size=(n, 4)), "y": rng.normal(size=n)} for n in (900, 1200, 700)]
+    x, y, lengths = _stack(trials)
+    assert lengths == [900, 1200, 700] and x.shape == (1200, 3, 4)
+    smin, smax = -40, 1
+    padded = lagged_corrs(x, y[..., None], smin, smax, fit_intercept=False)
+    each = [lagged_corrs(x[:n, k:k + 1], y[:n, k:k + 1, None], smin, smax, fit_intercept=False)
+            for k, n in enumerate(lengths)]
+    for part in (0, 1):
+        np.testing.assert_allclose(padded[part], sum(e[part] for e in each), rtol=1e-4, atol=1e-3)
+    rf = ReceptiveField(TMIN, TMAX, RATE, estimator=_ridge(TMIN, TMAX, RATE, 1.0), scoring="corrcoef").fit(x, y)
+    pred = _predict(rf, x, lengths)
+    assert [p.size for p in pred] == lengths
+    for p in pred:
+        assert np.all(p[-40:] == 0) and np.all(p[:-40] != 0)
