@@ -52,6 +52,19 @@ def pytest_configure(config: pytest.Config) -> None:
         threadpool_limits(1)
 
 
+# The longest files (minutes each, one test after another on one worker) start first, so that the two workers end
+# together instead of one of them finishing the full workflow alone at the end.
+LONG_FILES = ("tests/workflow/test_full_workflow.py", "tests/slurm/test_slurm.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    def first(item: pytest.Item) -> int:
+        path = item.path.relative_to(REPO).as_posix()
+        return LONG_FILES.index(path) if path in LONG_FILES else len(LONG_FILES)
+
+    items.sort(key=first)  # stable: the rest keep their order
+
+
 @pytest.fixture(scope="session")
 def templates(tmp_path_factory) -> Path:
     return fixture_templates(tmp_path_factory.mktemp("templates"))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ from pathlib import Path
 import mne
 import numpy as np
 
-from .conftest import PRE_ARGS
+from .conftest import PRE_ARGS, REPO
 
 
 def preprocess_cmd(root: Path, kind: str, subject: str, out: Path, trial_s: float = 8.0) -> list[str]:
@@ -107,3 +108,13 @@ def train_steps(model, batch, steps: int, lr: float = 3e-3) -> None:
         opt.zero_grad()
         loss.backward()
         opt.step()
+
+
+SNAKEMAKE = [sys.executable, "-m", "snakemake"]
+
+
+def smk(*args: str, cwd: Path | None = None, timeout: int = 600) -> subprocess.CompletedProcess:
+    """Run Snakemake with this interpreter's environment first on PATH (rules call `python -m eeg2music…`)."""
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    return subprocess.run([*SNAKEMAKE, "-s", str(REPO / "Snakefile"), *args], cwd=cwd or REPO, capture_output=True,
+                          text=True, timeout=timeout, env=env)

@@ -48,7 +48,7 @@ mariadb --socket=/run/mysqld/mysqld.sock -e "CREATE USER IF NOT EXISTS 'slurm'@'
 
 MEM=$(slurmd -C | sed -n 's/.*RealMemory=\([0-9]*\).*/\1/p')
 MEM=$((MEM - 1024))
-CPUS=$(nproc)
+CPUS=$(env -u OMP_NUM_THREADS -u OMP_THREAD_LIMIT nproc)  # nproc obeys OMP_NUM_THREADS, which test workers set to 1
 cat > "$DIR/etc/slurmdbd.conf" <<CONF
 AuthType=auth/munge
 DbdHost=localhost

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from ..conftest import FIXTURES, REPO
+from ..helpers import smk
 from ..integration.test_real_metadata import standin_dataset
-from .test_workflow import smk
 
 pytestmark = pytest.mark.skipif(not FIXTURES.exists(), reason="../shared/fixtures not present")
 BCMI = ("ds002725", "ds002722")
