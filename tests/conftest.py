@@ -52,8 +52,9 @@ def pytest_configure(config: pytest.Config) -> None:
         threadpool_limits(1)
 
 
-# The longest files (minutes each, one test after another on one worker) start first, so that the two workers end
-# together instead of one of them finishing the full workflow alone at the end.
+# The CI runs two pytest-xdist workers (pyproject.toml), a file at a time, in this order (--no-loadscope-reorder:
+# xdist would send the files with the most tests first). The longest files (minutes each) start first, so that the
+# two workers end together instead of one of them running the full workflow alone at the end.
 LONG_FILES = ("tests/workflow/test_full_workflow.py", "tests/slurm/test_slurm.py")
 
 
