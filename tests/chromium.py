@@ -40,8 +40,9 @@ def chromium() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found:
         return found
-    subprocess.run(["apt-get", "update", "-qq"], check=True, capture_output=True, timeout=600)
-    subprocess.run(["apt-get", "install", "-y", "-qq", "chromium"], check=True, capture_output=True, timeout=900)
+    apt = ["flock", "/tmp/eeg2music-apt.lock", "apt-get"]  # one apt at a time (the SLURM tests install theirs too)
+    subprocess.run([*apt, "update", "-qq"], check=True, capture_output=True, timeout=600)
+    subprocess.run([*apt, "install", "-y", "-qq", "chromium"], check=True, capture_output=True, timeout=900)
     return shutil.which("chromium")
 
 

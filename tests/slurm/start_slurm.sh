@@ -15,8 +15,10 @@ for bin in slurmctld slurmd sbatch slurmdbd munged mariadbd; do command -v "$bin
 if ((${#need[@]})); then
   echo "installing SLURM, munge and MariaDB (missing: ${need[*]})"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq slurmctld slurmd slurm-client slurmdbd munge mariadb-server >/dev/null
+  # one apt at a time: the other test worker may be installing chromium (tests/chromium.py takes the same lock)
+  flock /tmp/eeg2music-apt.lock apt-get update -qq
+  flock /tmp/eeg2music-apt.lock apt-get install -y -qq slurmctld slurmd slurm-client slurmdbd munge mariadb-server \
+    >/dev/null
 fi
 grep -q "[[:space:]]$HOST\b" /etc/hosts || echo "127.0.0.1 $HOST" >> /etc/hosts
 
