@@ -86,20 +86,32 @@ def select_alpha(x_fit: np.ndarray, y_fit: np.ndarray, x_val: np.ndarray, y_val:
     """The ridge penalty whose fit on the training trials best predicts the validation trials (Pearson r).
 
     MNE computes the lagged covariance C at every fit, which was most of the decoder's time at the real data's size
-    (seven penalties, then the refit). Here one fit gives C and the cross-covariance c (``cov_``, ``x_y_``), and
-    every penalty is one Cholesky solve of (C + αI)w = c (an eigendecomposition of C, shared by all penalties, took
-    40 times a solve with NMED-T's 125 channels × 41 lags). The intercept stays α₀'s, which does not change a
-    correlation."""
+    (seven penalties, then the refit). Here one fit (at the first penalty) gives C and the cross-covariance c
+    (``cov_``, ``x_y_``), and every further penalty is one Cholesky solve of (C + αI)w = c (an eigendecomposition
+    of C, shared by all penalties, took 14 times a solve with NMED-T's 125 channels × 41 lags). The intercept stays
+    the first penalty's, which does not change a correlation."""
     rf = ReceptiveField(tmin, tmax, rate, estimator=_ridge(tmin, tmax, rate, ALPHAS[0]), scoring="corrcoef")
     rf.fit(x_fit, y_fit)
     ridge = rf.estimator_
     cov, cross, shape = ridge.cov_, ridge.x_y_, ridge.coef_.shape  # coef_: (outputs, channels, lags)
     scores = []
     for alpha in ALPHAS:
-        w = linalg.solve(cov + alpha * np.eye(len(cov)), cross, assume_a="pos")
-        ridge.coef_ = w.T.reshape(shape)
+        if alpha != ALPHAS[0]:  # the fit above solved the first
+            ridge.coef_ = ridge_solve(cov, cross, alpha).T.reshape(shape)
         scores.append(_score(rf, x_val, y_val, val_lengths or [len(x_val)] * x_val.shape[1]))
     return ALPHAS[int(np.argmax(scores))]
+
+
+def ridge_solve(cov: np.ndarray, cross: np.ndarray, alpha: float) -> np.ndarray:
+    """w of (C + αI)w = c by Cholesky, as MNE's ``_fit_corrs`` solves it (its ``linalg.solve(assume_a="pos")``
+    also estimates the condition number, a third of the time at 5125 lagged features); least squares if C + αI is
+    not positive definite, as MNE falls back."""
+    mat = cov + alpha * np.eye(len(cov))
+    try:
+        return linalg.cho_solve(linalg.cho_factor(mat, overwrite_a=True, check_finite=False), cross,
+                                check_finite=False)
+    except np.linalg.LinAlgError:
+        return linalg.lstsq(cov + alpha * np.eye(len(cov)), cross, lapack_driver="gelsy")[0]  # mat was overwritten
 
 
 def lagged_corrs(x: np.ndarray, y: np.ndarray, smin: int, smax: int, fit_intercept: bool = True
@@ -135,17 +147,16 @@ def lagged_corrs(x: np.ndarray, y: np.ndarray, smin: int, smax: int, fit_interce
 class LaggedRidge(TimeDelayingRidge):
     """MNE's ridge in the lag domain without its edge correction (with trials of hundreds of lags' length it
     changes the covariance by a lag/trial-length fraction but took ~60 % of the fit time), its covariances from
-    :func:`lagged_corrs`. Everything else (solve, intercept, predict, scoring) is MNE's."""
+    :func:`lagged_corrs`, its solve :func:`ridge_solve` (the plain ridge, ``reg_type="ridge"``, as :func:`_ridge`
+    makes it). Everything else (intercept, predict, scoring) is MNE's."""
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> LaggedRidge:
-        from mne.decoding.time_delaying_ridge import _fit_corrs
-
         X, y = self._check_data(X, y, reset=True)
         self._validate_params(X)
         x3, y3 = (X, y) if X.ndim == 3 else (X[:, None], y[:, None])
         self.cov_, self.x_y_, n_ch, x_offset, y_offset = lagged_corrs(x3, y3, self._smin, self._smax,
                                                                       self.fit_intercept)
-        self.coef_ = _fit_corrs(self.cov_, self.x_y_, n_ch, self.reg_type, self.alpha_, n_ch)
+        self.coef_ = ridge_solve(self.cov_, self.x_y_, self.alpha_).T.reshape(y3.shape[-1], n_ch, -1)
         self.intercept_ = y_offset - np.dot(x_offset, self.coef_.sum(-1).T) if self.fit_intercept else 0.0
         return self
 

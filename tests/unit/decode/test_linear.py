@@ -60,6 +60,21 @@ def test_the_lagged_covariances_are_mnes(smin, smax, intercept):
         np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.parametrize("alpha", [ALPHAS[0], 1.0, ALPHAS[-1]])
+def test_the_ridge_is_mnes(alpha):
+    """The Cholesky solve (``ridge_solve``) gives MNE's own ridge: the same coefficients and intercept as
+    ``TimeDelayingRidge`` without edge correction, at the smallest and largest penalty searched."""
+    from mne.decoding import TimeDelayingRidge
+
+    x_fit, y_fit, _, _ = lagged_study(3.0, 4)
+    y_fit = y_fit[..., None]  # (time, epoch, output), as ReceptiveField hands it on
+    ours = _ridge(TMIN, TMAX, RATE, alpha).fit(x_fit, y_fit)
+    with mne.utils.use_log_level("error"):
+        theirs = TimeDelayingRidge(TMIN, TMAX, RATE, alpha=alpha, edge_correction=False).fit(x_fit, y_fit)
+    np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-6, atol=1e-9)
+
+
 def test_trials_of_unequal_length_each_count_in_full():
     """NMED-T's time blocks differ in length: the decoder neither crops them to the shortest nor lets a lag reach from
     one trial into the next; its covariances are the sums of each trial's own, and each prediction is as long as its
