@@ -120,6 +120,7 @@ def check(cfg: TrainConfig, source: str) -> TrainConfig:
 SIZE_KEYS = frozenset({
     "model.layers", "model.channels", "model.cycle", "model.hidden", "model.embed_dim", "model.depth",
     "model.num_heads", "model.head_dim", "model.encoder_channels", "model.cond_dim", "model.eegpt.last_k",
+    "model.temporal", "model.features",
     "data.window_s", "data.hop_s", "data.audio_rate", "data.num_workers",
     "batch_size", "max_steps", "ckpt_every", "val_every", "val_windows", "patience", "log_every",
     "optim.lr", "optim.warmup_steps",
