@@ -116,7 +116,9 @@ def test_readme_quick_start_and_ci_agree():
     block = re.search(r"```(?:bash)?\n(.*?)```", section, re.S).group(1)
     commands = [ln for ln in block.splitlines() if ln.strip()]
     assert len(commands) == 2
-    assert commands[0].endswith("snakemake --profile cluster/local") and ".venv" in commands[0]
+    # the BCMI-shaped study, then the NMED-T-shaped one
+    assert ".venv" in commands[0] and "snakemake --profile cluster/local && " in commands[0]
+    assert commands[0].endswith("snakemake --profile cluster/local --configfile config/studies/synthetic-nmed-t.yaml")
     ci = (REPO / ".ci/run").read_text().splitlines()
     assert commands[1] in ci
 

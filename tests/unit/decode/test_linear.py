@@ -62,7 +62,7 @@ def test_the_lagged_covariances_are_mnes(smin, smax, intercept):
 
 @pytest.mark.parametrize("alpha", [ALPHAS[0], 1.0, ALPHAS[-1]])
 def test_the_ridge_is_mnes(alpha):
-    """The Cholesky solve (``ridge_solve``) gives MNE's own ridge: the same coefficients and intercept as
+    """The block Levinson solve (``ridge_solve``) gives MNE's own ridge: the same coefficients and intercept as
     ``TimeDelayingRidge`` without edge correction, at the smallest and largest penalty searched."""
     from mne.decoding import TimeDelayingRidge
 
@@ -73,6 +73,26 @@ def test_the_ridge_is_mnes(alpha):
         theirs = TimeDelayingRidge(TMIN, TMAX, RATE, alpha=alpha, edge_correction=False).fit(x_fit, y_fit)
     np.testing.assert_allclose(ours.coef_, theirs.coef_, rtol=1e-6, atol=1e-9)
     np.testing.assert_allclose(ours.intercept_, theirs.intercept_, rtol=1e-6, atol=1e-9)
+
+
+@pytest.mark.parametrize("alpha", ALPHAS)
+def test_the_recursion_solves_an_average_referenced_covariance(alpha):
+    """After the average reference EEG's channel covariance has rank m − 1 and its lags are strongly correlated: at
+    every penalty searched the block Levinson recursion solves (C + αI)w = c to a relative residual below 1e-6, and
+    its predictions of the training EEG are a dense solve's (energy of the difference below 1e-6 of theirs)."""
+    from scipy.signal import lfilter
+
+    from eeg2music.decode.linear import lagged_blocks, ridge_solve, toeplitz_cov
+
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(3000, 2, 24)) @ rng.normal(size=(24, 24))
+    x = lfilter([1.0], [1.0, -0.9], x - x.mean(axis=-1, keepdims=True), axis=0)
+    auto, cross, *_ = lagged_blocks(x, rng.normal(size=(3000, 2, 1)), -40, 1)
+    mat = toeplitz_cov(auto) + alpha * np.eye(24 * 41)
+    ours, dense = ridge_solve(auto, cross, alpha), np.linalg.solve(mat, cross)
+    assert np.linalg.norm(mat @ ours - cross) < 1e-6 * np.linalg.norm(cross)
+    diff = ours - dense
+    assert (diff.T @ mat @ diff).item() < 1e-6 * (dense.T @ mat @ dense).item()
 
 
 def test_trials_of_unequal_length_each_count_in_full():
