@@ -41,8 +41,12 @@ def cpu_threads(world: int) -> int:
     A lone process takes the threads its job was given: Snakemake puts them in OMP_NUM_THREADS (the local profile
     runs 1-thread jobs side by side, 1.5x the throughput of 2-thread jobs in turn on 2 cores). Several ranks on one
     node share its cores, or their thread pools fight and gloo's all-reduce waits on starved peers (torchrun's
-    OMP_NUM_THREADS=1 would leave cores idle, so it is not read)."""
+    OMP_NUM_THREADS=1 would leave cores idle, so it is not read). Where SLURM sets no task affinity (the tests' local
+    SLURM) the mask is the whole node, so SLURM_CPUS_PER_TASK caps it."""
     cpus = len(os.sched_getaffinity(0))
+    allotted = os.environ.get("SLURM_CPUS_PER_TASK", "")  # a SLURM without task affinity leaves the mask whole
+    if allotted.isdigit() and int(allotted) > 0:
+        cpus = min(cpus, int(allotted))
     given = os.environ.get("OMP_NUM_THREADS", "")
     if world == 1 and given.isdigit() and int(given) > 0:
         return min(int(given), cpus)
