@@ -27,8 +27,9 @@ from eeg2music.models.diffwave import conditioners
 from eeg2music.models.diffwave.model import DiffWaveNet, upsample_stages
 from eeg2music.models.diffwave.schedule import TRAIN_BETAS, Schedule, aligned_steps, sampling_schedule
 
-VOCODER_PARTS = ("net.", "bottleneck.")
-PRIORS = ("standard", "priorgrad")  # what ``vocoder_from`` copies from a mel run, and ``freeze_vocoder`` fixes
+VOCODER_PARTS = ("net.", "bottleneck.")  # what ``vocoder_from`` copies from a mel run, and ``freeze_vocoder`` fixes
+PRIORS = ("standard", "priorgrad")
+CPU_SAMPLES_PER_CALL = 4096  # on CPU, chunks go through the network this many samples at a time (cache-sized)
 
 
 class DiffWaveDecoder(nn.Module):
@@ -147,9 +148,11 @@ class DiffWaveDecoder(nn.Module):
         """The network's ε for a whole (B, T) signal, computed on chunks of ``chunk`` samples each padded with the
         network's receptive field (``net.context``) of real neighbours on both sides. Away from the signal's two ends
         this equals one pass over the whole signal; it bounds memory and keeps activations in cache (several times
-        faster on CPU for 20 s trials)."""
+        faster on CPU for 20 s trials). On CPU, ``chunk_batch`` gives way to about ``CPU_SAMPLES_PER_CALL`` samples
+        per pass, which keeps a small network's activations in cache (``benchmarks/diffwave_generate.py``)."""
         b, n = x.shape
         ctx, chunk = self.net.context, self.chunk
+        per_call = self.chunk_batch if x.is_cuda else max(1, CPU_SAMPLES_PER_CALL // (chunk + 2 * ctx))
         if n <= chunk + 2 * ctx:
             return self.net(x, t.expand(b), cond, upsampled=True).float()
         n_chunks = -(-n // chunk)
@@ -160,9 +163,9 @@ class DiffWaveDecoder(nn.Module):
             conds = F.pad(cond, (ctx, right)).unfold(-1, chunk + 2 * ctx, chunk).permute(0, 2, 1, 3)
             conds = conds.reshape(-1, cond.shape[1], chunk + 2 * ctx)
         out = []
-        for i in range(0, windows.shape[0], self.chunk_batch):
-            part = windows[i:i + self.chunk_batch]
-            c = conds[i:i + self.chunk_batch] if conds is not None else None
+        for i in range(0, windows.shape[0], per_call):
+            part = windows[i:i + per_call]
+            c = conds[i:i + per_call] if conds is not None else None
             out.append(self.net(part, t.expand(part.shape[0]), c, upsampled=True).float()[:, ctx:ctx + chunk])
         return torch.cat(out).reshape(b, -1)[:, :n]
 

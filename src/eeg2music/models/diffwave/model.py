@@ -8,7 +8,8 @@ The per-layer step and conditioner projections are held as one fused layer each 
 ones). The step projection runs fused (one small matrix multiply instead of 30); the conditioner projection runs
 one layer's slice at a time, just before that layer needs it. Run fused at audio rate it was a (B, 2·64·30, T)
 tensor, 0.5 GB for two 0.7 s crops, and made a training step 1.55× the reference's; sliced, 0.87×
-(``benchmarks/diffwave_vs_reference.py``).
+(``benchmarks/diffwave_vs_reference.py``). The gate's tanh is computed through a sigmoid (``gated``): torch's
+CPU tanh is several times slower than its sigmoid (``benchmarks/diffwave_generate.py``).
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ def upsample_stages(cond_rate: float, audio_rate: float) -> list[int]:
         stages.append(stage)
         left //= stage
     return stages
+
+
+def gated(gate: torch.Tensor, filt: torch.Tensor) -> torch.Tensor:
+    """WaveNet's gate σ(gate)·tanh(filt), with tanh(x) = 2σ(2x) − 1 (equal to within float rounding)."""
+    return torch.sigmoid(gate) * (2 * torch.sigmoid(2 * filt) - 1)
 
 
 class StepEmbedding(nn.Module):
@@ -124,7 +130,7 @@ class DiffWaveNet(nn.Module):
             if conds is not None:  # this layer's slice of the fused projection, used at once: one (B, 2C, T) alive
                 y = y + F.conv1d(cond, conds[0][i], conds[1][i])
             gate, filt = y.chunk(2, dim=1)
-            y = self.out_proj[i](torch.sigmoid(gate) * torch.tanh(filt))
+            y = self.out_proj[i](gated(gate, filt))
             residual, s = y.chunk(2, dim=1)
             x = (x + residual) * INV_SQRT2
             skip = s if skip is None else skip + s

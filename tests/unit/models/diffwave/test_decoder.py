@@ -10,9 +10,10 @@ import torch
 
 from eeg2music.errors import InputError
 from eeg2music.models import registry
+from eeg2music.models.diffwave import decoder as decoder_module
 from eeg2music.models.diffwave.conditioners import EEGEncoder
 from eeg2music.models.diffwave.decoder import DiffWaveDecoder
-from eeg2music.models.diffwave.model import DiffWaveNet, upsample_stages
+from eeg2music.models.diffwave.model import DiffWaveNet, gated, upsample_stages
 from eeg2music.models.diffwave.schedule import FAST_BETAS, TRAIN_BETAS, Schedule, aligned_steps
 from eeg2music.models.mel import mel_loss
 from eeg2music.models.unet1d import UNetControl
@@ -49,7 +50,9 @@ def test_fast_schedule_is_aligned_to_training_noise_levels():
         assert np.interp(ts, [lo, lo + 1], root[lo:lo + 2]) == pytest.approx(np.sqrt(fast.alpha_bars[s]), rel=1e-9)
 
 
-def test_chunked_noise_estimate_equals_one_pass():
+@pytest.mark.parametrize("samples_per_call", [4096, 500])  # every chunk in one pass; two chunks a pass
+def test_chunked_noise_estimate_equals_one_pass(monkeypatch, samples_per_call):
+    monkeypatch.setattr(decoder_module, "CPU_SAMPLES_PER_CALL", samples_per_call)
     torch.manual_seed(0)
     m = DiffWaveDecoder(n_inputs=1, rates=RATES, n_mels=8, conditioning="mel", layers=6, channels=8, cycle=3,
                         chunk_s=0.05).eval()
@@ -60,6 +63,11 @@ def test_chunked_noise_estimate_equals_one_pass():
         chunked = m.noise_estimate(x, torch.tensor(7.0), cond)
     assert chunked.shape == whole.shape and m.chunk + 2 * m.net.context < 1000
     torch.testing.assert_close(chunked, whole, rtol=1e-5, atol=1e-6)
+
+
+def test_gate_equals_sigmoid_times_tanh():
+    gate, filt = torch.randn(2, 3, 4000) * 4, torch.linspace(-30, 30, 24000).reshape(2, 3, 4000)
+    torch.testing.assert_close(gated(gate, filt), torch.sigmoid(gate) * torch.tanh(filt), rtol=0, atol=2e-7)
 
 
 @pytest.mark.parametrize(("mode", "cond_dim"), [("mel", None), ("mel", 4), ("eeg", None), ("eeg", 4),
