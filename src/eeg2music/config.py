@@ -111,8 +111,9 @@ def expand_protocols(config: dict[str, Any]) -> dict[str, Any]:
 def rehearse(config: dict[str, Any]) -> dict[str, Any]:
     """``--config rehearse=true``: the study as configured, with each dataset replaced by its replica (every
     subject, run, channel and trial marker of the real one; EEG from the forward model at the difficulty in
-    ``rehearsal``) and the models at CPU size, under results/<study>-rehearsal/. Splits, protocols, permutations,
-    learning curves and reports stay exactly as the study sets them."""
+    ``rehearsal``) and the models at the rehearsal's size (the CPU size, a few models smaller still), under
+    results/<study>-rehearsal/. Splits, protocols, permutations, learning curves and reports stay exactly as the
+    study sets them."""
     config["rehearse"] = str(config.get("rehearse", False)).lower() in ("true", "1", "yes")  # --config gives text
     if not config["rehearse"]:
         return config
@@ -124,7 +125,7 @@ def rehearse(config: dict[str, Any]) -> dict[str, Any]:
             _fail("--config rehearse=true", f"datasets.{name}", f"there is no replica of {d['kind']}",
                   f"rehearse a study of {' and '.join(REPLICA_KINDS)} (config/studies/bcmi.yaml)")
     config["study"] = f"{config['study']}-rehearsal"
-    config["size"] = "cpu"
+    config["size"] = "rehearsal"
     config["synth"] = {**{k: v for k, v in r.items() if k != "cluster_profile"}, "replica": True}
     config["datasets"] = {name: {**{k: v for k, v in d.items() if k not in ("root", "synthetic")},
                                  "root": f"{r['out']}/{name}", "synthetic": True}

@@ -201,7 +201,7 @@ def test_rehearsal_replaces_each_dataset_with_its_replica_and_keeps_the_rest():
     cfg = rehearse({**copy.deepcopy(bcmi), "rehearse": "true"})  # --config gives the value as text
     check_config(cfg, SCHEMA)
     out = DEFAULTS["rehearsal"]["out"]
-    assert cfg["study"] == "bcmi-rehearsal" and cfg["size"] == "cpu"
+    assert cfg["study"] == "bcmi-rehearsal" and cfg["size"] == "rehearsal"
     assert cfg["datasets"] == {name: {"kind": d["kind"], "root": f"{out}/{name}", "synthetic": True}
                                for name, d in bcmi["datasets"].items()}
     assert cfg["synth"]["replica"] is True and cfg["synth"]["snr"] == DEFAULTS["rehearsal"]["snr"]

@@ -79,7 +79,7 @@ def test_the_synthetic_study_writes_elsewhere(bcmi_work):
 
 def test_rehearsal_plans_the_real_study_on_replicas(bcmi_work):
     """`--config rehearse=true`: the bcmi study as configured, its datasets written as replicas (every real subject
-    and run), the models at CPU size, everything under results/bcmi-rehearsal/; the real data is not read."""
+    and run), the models at the rehearsal size, all under results/bcmi-rehearsal/; the real data is not read."""
     proc = smk("-n", "-p", "--cores", "2", "--configfile", "config/studies/bcmi.yaml", "--config", "rehearse=true",
                cwd=bcmi_work)
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -87,7 +87,7 @@ def test_rehearsal_plans_the_real_study_on_replicas(bcmi_work):
     synths = re.findall(r"eeg2music synth --out data/rehearsal --name (\S+) --styles (\S+) .*--replica", out)
     assert sorted(synths) == [(ds, ds) for ds in sorted(BCMI)]
     trains = re.findall(r"eeg2music\.train (\S+) --size (\w+)", out)
-    assert trains and {size for _, size in trains} == {"cpu"}
+    assert trains and {size for _, size in trains} == {"rehearsal"}
     paths = set(re.findall(r"(results/[\w-]+)/", out))
     assert paths == {"results/bcmi-rehearsal"} and "data/raw" not in out
     # the study page sizes the real run's preprocessing jobs from the rehearsal's (the profile it will run with)

@@ -7,6 +7,9 @@ another one instead of repeating it:
 - ``config/train/cpu/<exp>.yaml`` (``shrinks: ../<exp>.yaml``): the size overlay read when the study's size is
   ``cpu``. It may set only the keys that make a model smaller or a run shorter (:data:`SIZE_KEYS`); anything else
   is an error, so a CPU run is the real experiment made small and cannot drift from it.
+- ``config/train/rehearsal/<exp>.yaml``: read after the CPU overlay at size ``rehearsal`` (the real study on its
+  replicas, ``--config rehearse=true``), for the models whose CPU size does not fit two cores at the real data's
+  size (:data:`SIZES`).
 
 A model started from another run (``model.vocoder_from``, ``model.init_from``) takes that run's architecture from
 the config saved in it (:func:`inherit_from_runs`). Unknown keys are errors (a typo like ``lerning_rate`` would
@@ -55,7 +58,7 @@ class OptimConfig:
 @dataclass
 class TrainConfig:
     experiment: str = ""
-    size: str = "full"  # "full" (the definition) or the size overlay it was read with ("cpu")
+    size: str = "full"  # "full" (the definition) or the size it was read at ("cpu", "rehearsal")
     model: dict[str, Any] = field(default_factory=dict)  # {"name": ..., **constructor arguments}
     data: DataConfig = field(default_factory=DataConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
@@ -125,6 +128,8 @@ SIZE_KEYS = frozenset({
     "batch_size", "max_steps", "ckpt_every", "val_every", "val_windows", "patience", "log_every",
     "optim.lr", "optim.warmup_steps",
 })
+# Each size and the overlay folders it reads, in order: the rehearsal is the CPU size with a few models smaller still.
+SIZES = {"full": (), "cpu": ("cpu",), "rehearsal": ("cpu", "rehearsal")}
 # What a model started from a mel vocoder's run takes from it (DiffWave's network), and what the joint model takes
 # from model A's run (the encoder's architecture; how much of it trains stays the joint model's own choice).
 VOCODER_KEYS = ("layers", "channels", "cycle", "kernel", "cond_dim", "audio_gain", "betas", "prior", "prior_floor")
@@ -174,10 +179,17 @@ def read_overlay(path: Path) -> dict[str, Any]:
     return values
 
 
+def overlays(path: Path, size: str) -> list[Path]:
+    """The size overlays of ``path`` that exist, in the order :data:`SIZES` reads them."""
+    if size not in SIZES:
+        raise InputError(path, f"unknown size {size!r}", f"use one of {', '.join(SIZES)}")
+    return [path.parent / folder / path.name for folder in SIZES[size] if (path.parent / folder / path.name).exists()]
+
+
 def read_values(path: Path, size: str = "full", seen: tuple[Path, ...] = ()) -> dict[str, Any]:
     """The file's keys on top of its ``base:`` (a variant builds on an experiment, relative path), then the size
-    overlay ``<size>/<file name>`` beside it when ``size`` is not "full". A variant is shrunk by its base's overlay
-    and its own, so the CPU size of a variant is never written twice."""
+    overlays ``<folder>/<file name>`` beside it (:data:`SIZES`). A variant is shrunk by its base's overlays and
+    its own, so the CPU size of a variant is never written twice."""
     if path.resolve() in seen:
         raise InputError(path, "builds on itself (a base: cycle)", "point base: at another file")
     values = _yaml(path)
@@ -186,8 +198,7 @@ def read_values(path: Path, size: str = "full", seen: tuple[Path, ...] = ()) -> 
     parent = values.pop("base", None)
     if parent is not None:
         values = merge(read_values(path.parent / parent, size, (*seen, path.resolve())), values)
-    overlay = path.parent / size / path.name
-    if size != "full" and overlay.exists():
+    for overlay in overlays(path, size):
         values = merge(values, read_overlay(overlay))
     return values
 
@@ -198,8 +209,7 @@ def config_files(path: Path, size: str = "full") -> list[Path]:
     if "shrinks" in values:
         return [*config_files(path.parent / values["shrinks"], path.parent.name)]
     files = config_files(path.parent / values["base"], size) if "base" in values else []
-    overlay = path.parent / size / path.name
-    return [*files, path, *([overlay] if size != "full" and overlay.exists() else [])]
+    return [*files, path, *overlays(path, size)]
 
 
 def set_dotted(values: dict[str, Any], dotted: str, value: Any) -> None:
@@ -252,7 +262,7 @@ def inherit_from_runs(values: dict[str, Any], source: str) -> dict[str, Any]:
 
 
 def load_config(path: str | Path, overrides: dict[str, Any] | None = None, size: str = "full") -> TrainConfig:
-    """Read at ``size`` ("full", or "cpu": the overlays in config/train/cpu/), apply ``overrides`` (dotted keys,
+    """Read at ``size`` ("full", "cpu" or "rehearsal": :data:`SIZES`), apply ``overrides`` (dotted keys,
     e.g. {"data.manifest": ...}), take the architecture of the runs it starts from, build and check."""
     path = Path(path)
     if "shrinks" in _yaml(path):  # an overlay named directly is read at its folder's size

@@ -36,7 +36,7 @@ from eeg2music.errors import InputError
 from eeg2music.models import registry
 from eeg2music.provenance import git_sha
 from eeg2music.train import checkpoint, distributed
-from eeg2music.train.config import TrainConfig, load_config
+from eeg2music.train.config import SIZES, TrainConfig, load_config
 from eeg2music.train.curves import CurveLog
 from eeg2music.train.init import apply_init
 from eeg2music.train.sampler import EpochBatches
@@ -383,7 +383,9 @@ def cli(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m eeg2music.train", description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("config", type=Path, help="config/train/<experiment>.yaml")
-    p.add_argument("--size", default="full", help="full, or cpu: with the overlay config/train/cpu/<experiment>.yaml")
+    p.add_argument("--size", default="full", choices=tuple(SIZES),
+                   help="full; cpu: with the overlay config/train/cpu/<experiment>.yaml; rehearsal: and then "
+                        "config/train/rehearsal/<experiment>.yaml")
     p.add_argument("--run-dir", type=Path, required=True, help="checkpoints, logs, audit; resumed if present")
     p.add_argument("--manifest", type=Path, help="override data.manifest")
     p.add_argument("--set", nargs="*", default=[], metavar="KEY=VALUE", help="override config keys (YAML values)")

@@ -9,28 +9,46 @@ import pytest
 import yaml
 
 from eeg2music.errors import InputError
-from eeg2music.train.config import SIZE_KEYS, config_files, leaves, load_config, read_overlay, read_values
+from eeg2music.train.config import SIZE_KEYS, SIZES, config_files, leaves, load_config, read_overlay, read_values
 
 from ...conftest import REPO
 from ...helpers import quick_start_config
 
 TRAIN = REPO / "config/train"
-OVERLAYS = sorted((TRAIN / "cpu").glob("*.yaml"))
+OVERLAYS = sorted([*(TRAIN / "cpu").glob("*.yaml"), *(TRAIN / "rehearsal").glob("*.yaml")])
 
 
-@pytest.mark.parametrize("overlay", OVERLAYS, ids=lambda p: p.stem)
-def test_each_cpu_overlay_changes_only_sizes(overlay):
-    """Every key an overlay sets is a size, and the CPU config equals the full one everywhere else (a variant's CPU
-    size is its base's overlay and then its own: bilstm_daly_nmed, eegpt_mel_nmed)."""
+@pytest.mark.parametrize("overlay", OVERLAYS, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_each_size_overlay_changes_only_sizes(overlay):
+    """Every key an overlay sets is a size, and the config at its size equals the full one everywhere else (a
+    variant's CPU size is its base's overlay and then its own: bilstm_daly_nmed, eegpt_mel_nmed; the rehearsal's is
+    the CPU overlays and then the rehearsal's)."""
+    size = overlay.parent.name
     changed = leaves(read_overlay(overlay))
     assert changed and set(changed) <= SIZE_KEYS
-    overlays = [f for f in config_files(TRAIN / overlay.name, "cpu") if f.parent.name == "cpu"]
+    overlays = [f for f in config_files(TRAIN / overlay.name, size) if f.parent.name in SIZES[size]]
     assert overlays[-1] == overlay
     shrunk = {k for f in overlays for k in leaves(read_overlay(f))}
     full = leaves(load_config(TRAIN / overlay.name).to_dict())
-    cpu = leaves(load_config(TRAIN / overlay.name, size="cpu").to_dict())
-    differs = {k for k in full.keys() | cpu.keys() if full.get(k) != cpu.get(k)}
+    small = leaves(load_config(TRAIN / overlay.name, size=size).to_dict())
+    differs = {k for k in full.keys() | small.keys() if full.get(k) != small.get(k)}
     assert differs - {"size"} <= shrunk, differs - shrunk
+
+
+def test_the_rehearsal_size_is_the_cpu_size_then_its_own_overlay(tmp_path):
+    (tmp_path / "cpu").mkdir()
+    (tmp_path / "rehearsal").mkdir()
+    (tmp_path / "exp.yaml").write_text((TRAIN / "bilstm_daly.yaml").read_text())
+    (tmp_path / "cpu/exp.yaml").write_text("shrinks: ../exp.yaml\nmodel: {hidden: 32, layers: 2}\nmax_steps: 300\n")
+    (tmp_path / "rehearsal/exp.yaml").write_text("shrinks: ../exp.yaml\nmodel: {hidden: 8}\n")
+    cfg = load_config(tmp_path / "exp.yaml", size="rehearsal")
+    assert (cfg.model["hidden"], cfg.model["layers"], cfg.max_steps, cfg.size) == (8, 2, 300, "rehearsal")
+    assert load_config(tmp_path / "exp.yaml", size="cpu").model["hidden"] == 32
+    assert load_config(tmp_path / "rehearsal/exp.yaml").model["hidden"] == 8  # named directly: read at its size
+    assert [f.relative_to(tmp_path).as_posix() for f in config_files(tmp_path / "exp.yaml", "rehearsal")] == [
+        "exp.yaml", "cpu/exp.yaml", "rehearsal/exp.yaml"]
+    with pytest.raises(InputError, match="unknown size 'gpu'"):
+        load_config(tmp_path / "exp.yaml", size="gpu")
 
 
 def test_an_overlay_that_changes_anything_else_is_refused(tmp_path):
