@@ -57,11 +57,18 @@ def test_bcmi_study_plans_every_real_subject_at_full_size(bcmi_work):
     assert counts["preprocess"] == len(eeg_subjects("ds002725")) + len(eeg_subjects("ds002722")) == 40
     assert "synth" not in counts and "synth-" not in out  # no synthetic dataset in the real study
     trains = re.findall(r"eeg2music\.train (\S+) --size (\w+) .*?--manifest (\S+) --set experiment=(\w+)", out)
-    assert len(trains) == counts["train"] and {size for _, size, _, _ in trains} == {"full"}
-    # Daly's row as he ran it: one bi-LSTM per participant and fold (3 folds of cross-validation by run)
+    assert len(trains) == counts["train"] + counts["train_participant"]
+    assert {size for _, size, _, _ in trains} == {"full"}
+    # Daly's row as he ran it: one bi-LSTM per participant and fold (3 folds of cross-validation by run), each
+    # decoding its test trials in the job that trained it (one SLURM job, not two)
     daly = sorted(m for _, _, m, exp in trains if exp == "bilstm_daly")
     assert daly == sorted(f"results/bcmi/splits/cv-by-run~{ds}~sub-{s.removeprefix('sub-')}/fold-{k}.json"
                           for ds in BCMI for s in eeg_subjects(ds) for k in range(3))
+    participant_jobs = re.findall(r"rule train_participant:.*?\n\n", out, re.S)
+    assert len(participant_jobs) == counts["train_participant"] == 2 * len(daly)  # bilstm_daly and its frontal control
+    assert all("&& eeg2music predict" in job and "--signal=USR2@600" in job for job in participant_jobs)
+    predict_jobs = re.findall(r"rule predict:.*?\n\n", out, re.S)
+    assert predict_jobs and not any("~sub-" in job for job in predict_jobs)
     assert {exp for *_, exp in trains} >= {"bilstm_daly_pooled", "diffwave_eeg", "eegpt_mel"}
     outputs = re.findall(r"output: (\S+?),?\s", out)
     assert outputs and all(o.startswith(("results/bcmi/", "logs/bcmi/")) for o in outputs)

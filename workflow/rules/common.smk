@@ -179,6 +179,11 @@ def experiment_protocols(exp):
     return [f"{e['split']}~{ds}~sub-{sub}" for ds in sorted(DATASETS) for sub in subjects_of(ds)]
 
 
+# A per-participant split ("cv-by-run~ds002725~sub-01"; rules train_participant and subject_split) and any other.
+PARTICIPANT = r"[^~/]+~[^~/]+~sub-[^~/]+"
+NOT_PARTICIPANT = r"(?![^/]*~sub-)[^/]+"
+
+
 def experiment_folds(exp):
     return range(config["splits"]["folds"][EXPERIMENTS[exp]["split"]])
 

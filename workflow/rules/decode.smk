@@ -12,6 +12,7 @@ rule predict:
         flags=predict_flags,
     wildcard_constraints:
         exp="|".join(PREDICTED),
+        protocol=NOT_PARTICIPANT,
     threads: 2
     conda:
         "../../envs/eeg2music.yaml"
