@@ -187,7 +187,7 @@ def test_validation_on_a_fixed_draw_of_windows(signal_study, tmp_path):
 
 
 def torchrun_cmd(config: Path, run_dir: Path, manifest: Path) -> list[str]:
-    from eeg2music.train.engine import TORCHRUN_SIGNALS
+    from eeg2music.train.slurm import TORCHRUN_SIGNALS
 
     return [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", "2",
             "--signals-to-handle", TORCHRUN_SIGNALS, "-m", "eeg2music.train", str(config), "--run-dir",

@@ -182,7 +182,7 @@ def test_timeout_checkpoints_and_resubmits(slurm, manifest, tmp_path):
 
 def train_cmd(config: Path, run: Path, manifest: Path, ranks: int) -> list[str]:
     """The train rule's command: one process, or torchrun passing the warning signal on to its ranks."""
-    from eeg2music.train.engine import TORCHRUN_SIGNALS
+    from eeg2music.train.slurm import TORCHRUN_SIGNALS
 
     launcher = [sys.executable, "-m"] if ranks == 1 else [
         sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc-per-node", str(ranks),

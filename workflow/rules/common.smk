@@ -309,7 +309,7 @@ def linear_flags(wildcards):
 def torch_launcher(wildcards, resources):
     """One process, or torchrun with one process per GPU when the profile gives the rule several GPUs."""
     gpus = int(resources.get("gpu", 0) or 0)
-    from eeg2music.train.engine import TORCHRUN_SIGNALS
+    from eeg2music.train.slurm import TORCHRUN_SIGNALS
 
     return (f"torchrun --standalone --nproc_per_node {gpus} --signals-to-handle {TORCHRUN_SIGNALS} -m"
             if gpus > 1 else "python -m")

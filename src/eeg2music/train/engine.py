@@ -57,8 +57,6 @@ class NonFiniteError(RuntimeError):
 
 
 STOP_SIGNALS = (signal.SIGUSR1, signal.SIGUSR2, signal.SIGTERM)
-# torchrun forwards only TERM/INT/HUP/QUIT to its ranks unless told otherwise; the train rule passes this list.
-TORCHRUN_SIGNALS = "SIGTERM,SIGINT,SIGHUP,SIGQUIT,SIGUSR1,SIGUSR2"
 
 
 class StopFlag:

@@ -16,6 +16,10 @@ import shutil
 import signal
 import subprocess
 
+# torchrun forwards only TERM/INT/HUP/QUIT to its ranks unless told otherwise; the train rules pass this list (here,
+# not in the engine, so that Snakemake reads it without importing torch in every job).
+TORCHRUN_SIGNALS = "SIGTERM,SIGINT,SIGHUP,SIGQUIT,SIGUSR1,SIGUSR2"
+
 WARNING_SIGNALS = (signal.SIGUSR1, signal.SIGUSR2)
 
 
