@@ -149,12 +149,13 @@ class DiffWaveDecoder(nn.Module):
         network's receptive field (``net.context``) of real neighbours on both sides. Away from the signal's two ends
         this equals one pass over the whole signal; it bounds memory and keeps activations in cache (several times
         faster on CPU for 20 s trials). On CPU, ``chunk_batch`` gives way to about ``CPU_SAMPLES_PER_CALL`` samples
-        per pass, which keeps a small network's activations in cache (``benchmarks/diffwave_generate.py``)."""
+        per pass, which keeps a small network's activations in cache (``benchmarks/diffwave_generate.py``). Every
+        sample shares the step, so its embedding is computed once per pass and broadcast."""
         b, n = x.shape
         ctx, chunk = self.net.context, self.chunk
         per_call = self.chunk_batch if x.is_cuda else max(1, CPU_SAMPLES_PER_CALL // (chunk + 2 * ctx))
         if n <= chunk + 2 * ctx:
-            return self.net(x, t.expand(b), cond, upsampled=True).float()
+            return self.net(x, t.reshape(1), cond, upsampled=True).float()
         n_chunks = -(-n // chunk)
         right = n_chunks * chunk - n + ctx
         windows = F.pad(x, (ctx, right)).unfold(-1, chunk + 2 * ctx, chunk).reshape(-1, chunk + 2 * ctx)
@@ -166,7 +167,7 @@ class DiffWaveDecoder(nn.Module):
         for i in range(0, windows.shape[0], per_call):
             part = windows[i:i + per_call]
             c = conds[i:i + per_call] if conds is not None else None
-            out.append(self.net(part, t.expand(part.shape[0]), c, upsampled=True).float()[:, ctx:ctx + chunk])
+            out.append(self.net(part, t.reshape(1), c, upsampled=True).float()[:, ctx:ctx + chunk])
         return torch.cat(out).reshape(b, -1)[:, :n]
 
     @torch.no_grad()

@@ -112,7 +112,8 @@ class DiffWaveNet(nn.Module):
 
     def forward(self, audio: torch.Tensor, step: torch.Tensor, cond: torch.Tensor | None = None,
                 upsampled: bool = False) -> torch.Tensor:
-        """(B, T) noisy audio, (B,) steps, (B, n_cond, frames) conditioner → (B, T) predicted noise.
+        """(B, T) noisy audio, (B,) steps (or (1,): one step for all), (B, n_cond, frames) conditioner → (B, T)
+        predicted noise.
 
         ``upsampled=True``: ``cond`` is already at audio rate (sampling upsamples once, not once per step)."""
         n = audio.shape[-1]
