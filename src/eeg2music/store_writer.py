@@ -19,6 +19,7 @@ Layout (``STORE_LAYOUT_VERSION``)::
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import os
@@ -29,6 +30,7 @@ from typing import Any
 
 import numpy as np
 import zarr
+from zarr.core.sync import sync as zarr_sync
 
 from eeg2music import STORE_LAYOUT_VERSION
 from eeg2music.errors import InputError, write_failure
@@ -92,7 +94,21 @@ class StoreWriter:
         return self.path
 
     def abort(self) -> None:
+        """Remove the temporary store once no write into it is still running (see :func:`finish_abandoned_writes`)."""
+        finish_abandoned_writes()
         shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+def finish_abandoned_writes() -> None:
+    """Wait for the chunk writes Zarr abandoned when one of them was refused: they run on as tasks of Zarr's I/O loop,
+    and one that lands after the temporary store is removed would create it again (seen once in CI, on a full disk)."""
+
+    async def others() -> None:
+        pending = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        if pending:
+            await asyncio.wait(pending, timeout=60)
+
+    zarr_sync(others())
 
 
 def quiet_abandoned_writes() -> None:
