@@ -246,6 +246,10 @@ def predict_flags(wildcards):
     return f"--samples {e.get('samples', 1)} --steps {e.get('steps', 'fast')} --eeg {eeg}"
 
 
+# Decoding a trained run's test trials: rule predict, and rule train_participant after training.
+PREDICT_COMMAND = "eeg2music predict --run-dir {params.run_dir} --out {output.predictions} {params.flags}"
+
+
 def predicted_run(wildcards):
     """Input function: the final weights that decode this experiment's fold (a floor's are its model's)."""
     return f"{_fold_run(decoded_by(wildcards.exp), wildcards)}/final.pt"

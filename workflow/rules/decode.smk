@@ -6,7 +6,7 @@ rule predict:
     input:
         predicted_run,
     output:
-        res("predictions/{exp}/{protocol}/fold-{fold}.npz"),
+        predictions=res("predictions/{exp}/{protocol}/fold-{fold}.npz"),
     params:
         run_dir=subpath(input[0], parent=True),
         flags=predict_flags,
@@ -21,7 +21,7 @@ rule predict:
     benchmark:
         benchmarks("predict/{exp}/{protocol}/fold-{fold}.tsv")
     shell:
-        "eeg2music predict --run-dir {params.run_dir} --out {output} {params.flags} > {log} 2>&1"
+        PREDICT_COMMAND + " > {log} 2>&1"
 
 
 rule listen:

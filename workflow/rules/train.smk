@@ -66,5 +66,4 @@ rule train_participant:
     benchmark:
         benchmarks("train_participant/{exp}/{protocol}/fold-{fold}.tsv")
     shell:
-        TRAIN_SHELL + " && eeg2music predict --run-dir {params.run_dir} --out {output.predictions} {params.flags} "
-        ">> {log} 2>&1"
+        TRAIN_SHELL + " && " + PREDICT_COMMAND + " >> {log} 2>&1"

@@ -183,7 +183,8 @@ def overlays(path: Path, size: str) -> list[Path]:
     """The size overlays of ``path`` that exist, in the order :data:`SIZES` reads them."""
     if size not in SIZES:
         raise InputError(path, f"unknown size {size!r}", f"use one of {', '.join(SIZES)}")
-    return [path.parent / folder / path.name for folder in SIZES[size] if (path.parent / folder / path.name).exists()]
+    candidates = (path.parent / folder / path.name for folder in SIZES[size])
+    return [overlay for overlay in candidates if overlay.exists()]
 
 
 def read_values(path: Path, size: str = "full", seen: tuple[Path, ...] = ()) -> dict[str, Any]:

@@ -153,9 +153,9 @@ class DiffWaveDecoder(nn.Module):
         sample shares the step, so its embedding is computed once per pass and broadcast."""
         b, n = x.shape
         ctx, chunk = self.net.context, self.chunk
-        per_call = self.chunk_batch if x.is_cuda else max(1, CPU_SAMPLES_PER_CALL // (chunk + 2 * ctx))
         if n <= chunk + 2 * ctx:
             return self.net(x, t.reshape(1), cond, upsampled=True).float()
+        per_call = self.chunk_batch if x.is_cuda else max(1, CPU_SAMPLES_PER_CALL // (chunk + 2 * ctx))
         n_chunks = -(-n // chunk)
         right = n_chunks * chunk - n + ctx
         windows = F.pad(x, (ctx, right)).unfold(-1, chunk + 2 * ctx, chunk).reshape(-1, chunk + 2 * ctx)
