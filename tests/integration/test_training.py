@@ -345,6 +345,30 @@ def test_corrupt_checkpoint_is_skipped_for_the_previous_one(signal_study, tmp_pa
     assert any("ckpt-00000008.pt: unreadable checkpoint" in r.message for r in caplog.records)
 
 
+def test_a_warning_during_setup_is_taken_at_the_first_step(signal_study, tmp_path, monkeypatch, caplog):
+    """SLURM's warning arriving while the run still builds its model (it may come a minute early): the run does not
+    die of it, but checkpoints at its first step and exits for requeue."""
+    from eeg2music.train import engine
+
+    build = engine.registry.build
+
+    def build_then_warned(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGUSR2)
+        return build(*args, **kwargs)
+
+    monkeypatch.setattr(engine.registry, "build", build_then_warned)
+    monkeypatch.delenv("SLURM_JOB_ID", raising=False)
+    cfg = load_config(write_config(tmp_path / "c.yaml"), {"data.manifest": str(signal_study[0]),
+                                                          "run_dir": str(tmp_path / "r")})
+    before = signal.getsignal(signal.SIGUSR2)
+    with pytest.raises(SystemExit) as stopped:
+        main(cfg)
+    assert stopped.value.code == engine.PREEMPTED_EXIT
+    assert [p.name for p in (tmp_path / "r").glob("ckpt-*.pt")] == ["ckpt-00000001.pt"]
+    assert "stop signal (SIGUSR2): checkpointed at step 1" in (tmp_path / "r/train.log").read_text()
+    assert signal.getsignal(signal.SIGUSR2) is before  # the handlers from before the run are back
+
+
 def test_nan_guard_names_step_and_batch(signal_study, tmp_path, monkeypatch):
     from eeg2music.data.windows import WindowDataset
 

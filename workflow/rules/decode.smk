@@ -21,7 +21,7 @@ rule predict:
     benchmark:
         benchmarks("predict/{exp}/{protocol}/fold-{fold}.tsv")
     shell:
-        PREDICT_COMMAND + " > {log} 2>&1"
+        f"{PREDICT_COMMAND} > {{log}} 2>&1"
 
 
 rule listen:

@@ -12,6 +12,7 @@ rule evaluate:
         n_perm=EVAL.get("n_perm", 1000),
         n_boot=EVAL.get("n_boot", 2000),
         song_id="--song-id" if EVAL.get("song_id") else "",
+    threads: 4
     conda:
         "../../envs/eeg2music.yaml"
     log:
@@ -20,7 +21,8 @@ rule evaluate:
         benchmarks("evaluate/{exp}.tsv")
     shell:
         "eeg2music evaluate --predictions {input} --out {output.metrics} "
-        "--experiment {wildcards.exp} --n-perm {params.n_perm} --n-boot {params.n_boot} {params.song_id} > {log} 2>&1"
+        "--experiment {wildcards.exp} --n-perm {params.n_perm} --n-boot {params.n_boot} --threads {threads} "
+        "{params.song_id} > {log} 2>&1"
 
 
 rule report:

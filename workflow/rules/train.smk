@@ -66,4 +66,4 @@ rule train_participant:
     benchmark:
         benchmarks("train_participant/{exp}/{protocol}/fold-{fold}.tsv")
     shell:
-        TRAIN_SHELL + " && " + PREDICT_COMMAND + " >> {log} 2>&1"
+        f"{TRAIN_SHELL} && {PREDICT_COMMAND} >> {{log}} 2>&1"

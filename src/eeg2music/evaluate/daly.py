@@ -29,9 +29,9 @@ def within_participant(sim: np.ndarray, subjects: list[str], n_perm: int, seed: 
         idx = np.array([i for i, x in enumerate(subjects) if x == s])
         if idx.size < 3:
             continue  # a rank among fewer than 3 trials says nothing
-        sub = sim[np.ix_(idx, idx)]
-        observed, _, p = permutation_test(lambda partner, sub=sub: float(M.rank_accuracy(sub, partner).mean()),
-                                          idx.size, n_perm, seed)
+        rank = M.rank_scorer(sim[np.ix_(idx, idx)])
+        observed, _, p = permutation_test(lambda partner, rank=rank: float(rank(partner).mean()), idx.size, n_perm,
+                                          seed)
         per[s] = {"observed": observed, "p": p, "significant": p < alpha, "n_trials": int(idx.size)}
     values = np.array([v["observed"] for v in per.values()])
     n, k = len(per), sum(v["significant"] for v in per.values())

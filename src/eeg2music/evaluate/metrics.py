@@ -7,10 +7,16 @@ The diagonal is the score of each trial; the off-diagonal entries give the trial
 * Daly's rank accuracy: z-score, band-pass 0.035–4.75 Hz, SSIM of each decoded trial against every true trial,
   normalised rank of the true one (1 = best, 0.5 = chance, 0 = worst);
 * n-way clip identification: the clip whose true signal is most similar (by the same band-passed SSIM) wins;
-* for mel targets: Pearson r and SSIM of the log-mel images.
+* for log-mels (mel and waveform models): Pearson r of the images over every pair, and their SSIM within each
+  participant (``WITHIN_PARTICIPANT``): an SSIM of two 80 × 2000 images costs milliseconds, so over every pair of
+  the bcmi study's 2426 pooled test trials it would take hours per decoded set, growing with the square of the
+  subjects (docs/benchmarks.md, "evaluate_scale").
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from scipy.ndimage import uniform_filter
@@ -18,6 +24,11 @@ from scipy.signal import butter, sosfiltfilt, spectrogram, welch
 from skimage.metrics import structural_similarity
 
 RANK_BAND = (0.035, 4.75)
+# Matrices filled only between trials of the same participant (NaN elsewhere): their permutation nulls shuffle
+# partners within participants, and they rank only within participants (Daly's protocol).
+WITHIN_PARTICIPANT = frozenset({"mel_ssim"})
+PEARSON_BLOCK = 256  # rows standardised at a time in pearson_matrix
+CHUNK_ELEMENTS = 1 << 18  # samples of true signals filtered per step in ssim_matrix (1 MB in float32)
 
 
 def zscore(x: np.ndarray) -> np.ndarray:
@@ -52,25 +63,36 @@ def spec(x: np.ndarray, rate: float) -> np.ndarray:
 
 
 def pearson_matrix(pred: list[np.ndarray], true: list[np.ndarray]) -> np.ndarray:
-    """``M[i, j] = pearson(pred[i], true[j])`` for equally shaped arrays, as one matrix product."""
+    """``M[i, j] = pearson(pred[i], true[j])`` for equally shaped arrays, as matrix products of standardised rows
+    in float64, ``PEARSON_BLOCK`` rows of each side at a time: the bcmi study's 2426 log-mels (160 000 values each)
+    stacked whole in float64 were 3.1 GB a side, three times over."""
     def standard(xs: list[np.ndarray]) -> np.ndarray:
         x = np.stack([a.ravel() for a in xs]).astype(np.float64)
         x -= x.mean(1, keepdims=True)
-        return x / np.linalg.norm(x, axis=1, keepdims=True)
+        x /= np.linalg.norm(x, axis=1, keepdims=True)
+        return x
 
-    return standard(pred) @ standard(true).T
+    out = np.empty((len(pred), len(true)))
+    for j in range(0, len(true), PEARSON_BLOCK):
+        t = standard(true[j:j + PEARSON_BLOCK])
+        for i in range(0, len(pred), PEARSON_BLOCK):
+            out[i:i + PEARSON_BLOCK, j:j + PEARSON_BLOCK] = standard(pred[i:i + PEARSON_BLOCK]) @ t.T
+    return out
 
 
 def ssim_matrix(pred: list[np.ndarray], true: list[np.ndarray], k1: float = 0.01, k2: float = 0.03,
-                chunk: int = 8) -> np.ndarray:
+                chunk: int | None = None, dtype: type = np.float32) -> np.ndarray:
     """``M[i, j] = ssim(pred[i], true[j])`` for equally shaped signals or images, vectorised over ``j``.
 
     The same arithmetic as :func:`ssim` (scikit-image's uniform 7-wide window, sample covariance, joint data range
     per pair), but local means and variances are filtered once per signal and only the cross term per pair, on
-    ``chunk`` true signals at a time (temporaries stay small enough to be reused rather than mapped afresh), and the
-    SSIM map is formed only where it is averaged (away from the edges): 72 test trials' log-mels in seconds.
+    ``chunk`` true signals at a time (by default as many as make ``CHUNK_ELEMENTS``: temporaries that stay in
+    cache, yet few enough Python steps for short signals), and the SSIM map is formed only
+    where it is averaged (away from the edges). In float32 by default: half the memory traffic of float64, and
+    within 1e-6 of it (the stabilising constants ``(k · range)²`` dwarf float32's rounding of the local variances).
     """
-    t = np.stack(true).astype(np.float64)
+    t = np.stack(true).astype(dtype)
+    chunk = chunk or max(1, CHUNK_ELEMENTS // t[0].size)
     win = min(7, *(s if s % 2 else s - 1 for s in t.shape[1:]))
     size, pad = (1,) + (win,) * (t.ndim - 1), (win - 1) // 2
     cov = win ** (t.ndim - 1) / (win ** (t.ndim - 1) - 1)
@@ -81,12 +103,12 @@ def ssim_matrix(pred: list[np.ndarray], true: list[np.ndarray], k1: float = 0.01
     t_lo, t_hi = t.reshape(len(t), -1).min(1), t.reshape(len(t), -1).max(1)
     out = np.empty((len(pred), len(true)))
     for i, p in enumerate(pred):
-        x = p.astype(np.float64)
+        x = p.astype(dtype)
         ux = uniform_filter(x, size=size[1:])
         vx = (cov * (uniform_filter(x * x, size=size[1:]) - ux * ux))[inner[1:]]
         ux = ux[inner[1:]]
         rng = np.maximum(t_hi, x.max()) - np.minimum(t_lo, x.min())
-        rng = np.where(rng > 0, rng, 1.0).reshape((-1,) + (1,) * (t.ndim - 1))
+        rng = np.where(rng > 0, rng, 1.0).astype(dtype).reshape((-1,) + (1,) * (t.ndim - 1))
         for j in range(0, len(t), chunk):
             js = slice(j, j + chunk)
             c1, c2 = (k1 * rng[js]) ** 2, (k2 * rng[js]) ** 2
@@ -103,18 +125,34 @@ def ssim_matrix(pred: list[np.ndarray], true: list[np.ndarray], k1: float = 0.01
             den += c1
             den *= vx + vy[js] + c2
             num /= den
-            out[i, js] = num.reshape(len(num), -1).mean(1)
+            out[i, js] = num.reshape(len(num), -1).mean(1, dtype=np.float64)
     return out
 
 
-def metric_matrices(pred: list[np.ndarray], true: list[np.ndarray], rate: float, mel: bool = False
-                    ) -> dict[str, np.ndarray]:
-    """Every metric's decoded × true matrix; trials are cropped to a common length first."""
+def ssim_within(pred: list[np.ndarray], true: list[np.ndarray], groups: list[str], threads: int = 1
+                ) -> np.ndarray:
+    """:func:`ssim_matrix` between the trials of each group (participant), NaN between groups: the cost grows with
+    the subjects, not their square, and only a group's true images are held at a time. Groups run on ``threads``
+    threads (SciPy's filters and NumPy's arithmetic release the GIL)."""
+    out = np.full((len(pred), len(true)), np.nan)
+    members = [np.flatnonzero(np.asarray(groups) == g) for g in sorted(set(groups))]
+    with ThreadPoolExecutor(max(1, threads)) as pool:
+        blocks = pool.map(lambda idx: ssim_matrix([pred[i] for i in idx], [true[i] for i in idx]), members)
+        for idx, block in zip(members, blocks, strict=True):
+            out[np.ix_(idx, idx)] = block
+    return out
+
+
+def metric_matrices(pred: list[np.ndarray], true: list[np.ndarray], rate: float, mel: bool = False,
+                    groups: list[str] | None = None, threads: int = 1) -> dict[str, np.ndarray]:
+    """Every metric's decoded × true matrix; trials are cropped to a common length first. ``groups`` (the
+    participant of each trial) bounds the ``WITHIN_PARTICIPANT`` matrices; without it they cover every pair."""
     n = min(min(x.shape[-1] for x in pred), min(x.shape[-1] for x in true))
     pred = [p[..., :n] for p in pred]
     true = [t[..., :n] for t in true]
     if mel:  # (mels, frames) images
-        return {"mel_r": pearson_matrix(pred, true), "mel_ssim": ssim_matrix(pred, true)}
+        return {"mel_r": pearson_matrix(pred, true),
+                "mel_ssim": ssim_within(pred, true, groups, threads) if groups else ssim_matrix(pred, true)}
     pb, tb = [band(p, rate) for p in pred], [band(t, rate) for t in true]
     ps, ts = [psd(p, rate) for p in pred], [psd(t, rate) for t in true]
     ss, ts2 = [spec(p, rate) for p in pred], [spec(t, rate) for t in true]
@@ -126,16 +164,47 @@ def metric_matrices(pred: list[np.ndarray], true: list[np.ndarray], rate: float,
     }
 
 
+def rank_scorer(sim: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
+    """Rank accuracy of every decoded trial for any pairing ``partner`` (a permutation of the true trials).
+
+    Each entry's rank within its row (how many are smaller, how many equal) is found once, by sorting the rows;
+    a pairing then costs one lookup per trial instead of a pass over the whole matrix: the bcmi study's 4000
+    shuffles of 2426 pooled trials take seconds, not minutes.
+    """
+    n = sim.shape[0]
+    ordered = np.sort(sim, axis=1)
+    less = np.empty(sim.shape, dtype=np.int64)
+    equal = np.empty(sim.shape, dtype=np.int64)
+    for i in range(n):
+        less[i] = np.searchsorted(ordered[i], sim[i], "left")
+        equal[i] = np.searchsorted(ordered[i], sim[i], "right") - less[i]
+    rows = np.arange(n)
+
+    def score(partner: np.ndarray) -> np.ndarray:
+        # the partner's own entry is among the equal ones; the others that tie with it count half
+        return (less[rows, partner] + 0.5 * (equal[rows, partner] - 1)) / (n - 1)
+
+    return score
+
+
 def rank_accuracy(sim: np.ndarray, partner: np.ndarray | None = None) -> np.ndarray:
     """Per decoded trial: normalised rank of its true partner's similarity among all true trials (ties count
     half). 1.0 = the right trial is the most similar, 0.5 = chance, 0.0 = the least similar."""
-    n = sim.shape[0]
-    partner = np.arange(n) if partner is None else partner
-    own = sim[np.arange(n), partner][:, None]
-    others = np.ones_like(sim, dtype=bool)
-    others[np.arange(n), partner] = False
-    below = ((sim < own) & others).sum(1) + 0.5 * ((sim == own) & others).sum(1)
-    return below / (n - 1)
+    return rank_scorer(sim)(np.arange(sim.shape[0]) if partner is None else partner)
+
+
+def identification_scorer(sim: np.ndarray, clips: list[str]) -> Callable[[np.ndarray], np.ndarray]:
+    """Identification of every decoded trial for any pairing ``partner``: the most similar clip of each decoded
+    trial does not depend on the pairing, so it is found once."""
+    names = sorted(set(clips))
+    index = np.array([names.index(c) for c in clips])
+    member = (index[None, :] == np.arange(len(names))[:, None]).astype(float)  # (clip, trial)
+    best = (sim @ member.T / member.sum(1)).argmax(1)  # (decoded trial) → its most similar clip
+
+    def score(partner: np.ndarray) -> np.ndarray:
+        return (best == index[partner]).astype(float)
+
+    return score
 
 
 def identification(sim: np.ndarray, clips: list[str], partner: np.ndarray | None = None) -> np.ndarray:
@@ -143,10 +212,4 @@ def identification(sim: np.ndarray, clips: list[str], partner: np.ndarray | None
 
     A clip's similarity is the mean over the true trials of that clip; chance is 1 / number of clips.
     """
-    n = sim.shape[0]
-    partner = np.arange(n) if partner is None else partner
-    names = sorted(set(clips))
-    member = np.array([[c == name for c in clips] for name in names], dtype=float)  # (clip, trial)
-    by_clip = sim @ member.T / member.sum(1)  # (decoded trial, clip)
-    truth = np.array([names.index(clips[j]) for j in partner])
-    return (by_clip.argmax(1) == truth).astype(float)
+    return identification_scorer(sim, clips)(np.arange(sim.shape[0]) if partner is None else partner)

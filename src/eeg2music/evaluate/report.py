@@ -206,7 +206,7 @@ def reconstruction_sections(summary: dict[str, Any], metrics_path: Path, out_dir
             sf.write(out_dir / f"{label}.wav", np.clip(preds.pred[i], -1, 1), int(preds.rate))
             audio += f"<p>{label}: <audio controls src='{label}.wav'></audio></p>"
     names = list(summary["metrics"])
-    rows = [[html.escape(n), _observed(r), _fmt(r["null_mean"]), f"{r['p']:.4f}",
+    rows = [[html.escape(metric_label(n, r)), _observed(r), _fmt(r["null_mean"]), f"{r['p']:.4f}",
              f"{_fmt(r['ci95_subjects'][0])} … {_fmt(r['ci95_subjects'][1])}",
              "<span class='sig'>yes</span>" if r["significant"] else "<span class='ns'>no</span>"]
             for n, r in summary["metrics"].items()]
@@ -255,6 +255,11 @@ def daly_summary(summary: dict[str, Any]) -> str:
     if not d or not d["n_participants"]:
         return "–"
     return f"{d['mean']:.3f} ({d['k_significant']} of {d['n_participants']} significant)"
+
+
+def metric_label(name: str, result: dict[str, Any]) -> str:
+    """A metric's name, marked when its candidates and null are only the participant's own trials."""
+    return f"{name} (within participant)" if result.get("candidates") == "within participant" else name
 
 
 def daly_section(summary: dict[str, Any]) -> str:

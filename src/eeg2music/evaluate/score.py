@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from collections import defaultdict
 from collections.abc import Callable
@@ -41,33 +42,36 @@ def pool(files: list[Path]) -> Predictions:
                        parts[0].classes)
 
 
-def matrices(preds: Predictions) -> dict[str, np.ndarray]:
-    """Decoded × true matrices of every metric for a deterministic set (one sample)."""
-    mats = M.metric_matrices(preds.pred, preds.true, preds.rate, mel=preds.target == "mel")
+def matrices(preds: Predictions, threads: int = 1) -> dict[str, np.ndarray]:
+    """Decoded × true matrices of every metric for a deterministic set (one sample): the amplitude's, and the
+    log-mel's where the model produced one (its SSIM within each participant, on ``threads`` threads)."""
+    mats = M.metric_matrices(preds.pred, preds.true, preds.rate)
     if preds.mel_pred is not None:
-        mats |= M.metric_matrices(preds.mel_pred, preds.mel_true, preds.mel_rate, mel=True)
+        mats |= M.metric_matrices(preds.mel_pred, preds.mel_true, preds.mel_rate, mel=True, groups=preds.subjects(),
+                                  threads=threads)
     return mats
 
 
 def trial_scores(mats: dict[str, np.ndarray], clips: list[str]) -> dict[str, Callable[[np.ndarray], np.ndarray]]:
     """Metric name → (partner permutation → per-trial scores); the identity permutation gives the observed."""
     n = len(clips)
-    sim = mats.get("ssim_band", mats.get("mel_ssim"))
+    sim = mats["ssim_band"]
     fns = {name: (lambda partner, m=m: m[np.arange(n), partner]) for name, m in mats.items()}
-    fns["rank_accuracy"] = lambda partner: M.rank_accuracy(sim, partner)
+    fns["rank_accuracy"] = M.rank_scorer(sim)
     if len(set(clips)) >= 2:
-        fns["identification"] = lambda partner: M.identification(sim, clips, partner)
+        fns["identification"] = M.identification_scorer(sim, clips)
     return fns
 
 
-def evaluate(preds: Predictions, n_perm: int = 1000, n_boot: int = 2000, seed: int = 0) -> tuple[dict, dict]:
+def evaluate(preds: Predictions, n_perm: int = 1000, n_boot: int = 2000, seed: int = 0, threads: int = 1
+             ) -> tuple[dict, dict]:
     """Every metric with its null, p and CI. For K samples per trial (generative models) the matrices are averaged
     over samples before testing, and each sample's own score is reported (``per_sample``, ``sample_sd``)."""
     n = len(preds.pred)
     if n < 3:
         raise InputError(None, f"only {n} decoded trials", "evaluation needs at least 3 test trials")
     clips = [m.get("clip") or f"trial{i}" for i, m in enumerate(preds.meta)]
-    per_sample = [matrices(preds.sample(k)) for k in range(preds.n_samples)]
+    per_sample = [matrices(preds.sample(k), threads) for k in range(preds.n_samples)]
     mats = {name: np.mean([m[name] for m in per_sample], axis=0) for name in per_sample[0]}
     subjects = preds.subjects()
     chance = {"rank_accuracy": 0.5, "identification": 1 / len(set(clips))}
@@ -76,7 +80,9 @@ def evaluate(preds: Predictions, n_perm: int = 1000, n_boot: int = 2000, seed: i
                      for m in per_sample]
     results, nulls = {}, {}
     for name, fn in trial_scores(mats, clips).items():
-        observed, null, p = permutation_test(lambda partner, fn=fn: float(fn(partner).mean()), n, n_perm, seed)
+        within = name in M.WITHIN_PARTICIPANT
+        observed, null, p = permutation_test(lambda partner, fn=fn: float(fn(partner).mean()), n, n_perm, seed,
+                                             groups=subjects if within else None)
         trial_values = fn(identity)
         by_subject: dict[str, list[float]] = defaultdict(list)
         for s, v in zip(subjects, trial_values, strict=True):
@@ -89,14 +95,15 @@ def evaluate(preds: Predictions, n_perm: int = 1000, n_boot: int = 2000, seed: i
             "null_q95": float(np.quantile(null, 0.95)), "ci95_subjects": [lo, hi], "chance": chance.get(name),
             "per_subject": subject_means, "per_trial": [float(v) for v in trial_values],
             "per_sample": samples, "sample_sd": float(np.std(samples)),
+            "candidates": "within participant" if within else "pooled",
         }
         nulls[name] = null
-    sim = mats.get("ssim_band", mats.get("mel_ssim"))
     summary = {"n_trials": n, "n_subjects": len(set(subjects)), "n_clips": len(set(clips)), "rate": preds.rate,
                "target": preds.target, "n_samples": preds.n_samples, "n_perm": n_perm, "alpha": ALPHA,
                "metrics": results, "trials": preds.meta,
-               "daly_protocol": within_participant(sim, subjects, n_perm, seed, ALPHA, n_boot),
-               "protocols": {"metrics": "pooled: every test trial of every subject is a candidate",
+               "daly_protocol": within_participant(mats["ssim_band"], subjects, n_perm, seed, ALPHA, n_boot),
+               "protocols": {"metrics": "pooled: every test trial of every subject is a candidate, except the "
+                                        "metrics marked 'within participant' (their own participant's trials)",
                              "daly_protocol": "within each participant, as Daly (2023)"}}
     return summary, nulls
 
@@ -135,6 +142,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-perm", type=int, default=1000)
     p.add_argument("--n-boot", type=int, default=2000)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
+                   help="threads for the log-mel SSIM (default: the CPUs this process may use)")
     p.add_argument("--song-id", action="store_true",
                    help="also identify the song of every decoded window (NMED-T; eeg2music.evaluate.song_id)")
     a = p.parse_args(argv)
@@ -142,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
     if preds.target == "song":
         summary, nulls = classifier_summary(preds, a.n_perm, a.n_boot, a.seed), {}
     else:
-        summary, nulls = evaluate(preds, a.n_perm, a.n_boot, a.seed)
+        summary, nulls = evaluate(preds, a.n_perm, a.n_boot, a.seed, a.threads)
         if a.song_id:
             summary["song_id"] = song_id(preds, a.n_perm, a.n_boot, a.seed)
     summary["experiment"] = a.experiment or a.out.parent.name

@@ -9,15 +9,27 @@ import numpy as np
 from scipy.stats import wilcoxon
 
 
-def permutation_test(score: Callable[[np.ndarray], float], n: int, n_perm: int = 1000, seed: int = 0
-                     ) -> tuple[float, np.ndarray, float]:
+def permutation_test(score: Callable[[np.ndarray], float], n: int, n_perm: int = 1000, seed: int = 0,
+                     groups: list[str] | None = None) -> tuple[float, np.ndarray, float]:
     """``score(partner)`` is the mean metric when decoded trial i is compared with true trial ``partner[i]``.
 
     Returns (observed, null scores of ``n_perm`` random pairings, one-sided p = (1 + #null ≥ observed)/(1 + n_perm)).
+    With ``groups`` (a label per trial) partners are shuffled only within each group.
     """
     rng = np.random.default_rng(seed)
     observed = score(np.arange(n))
-    null = np.array([score(rng.permutation(n)) for _ in range(n_perm)])
+    if groups is None:
+        null = np.array([score(rng.permutation(n)) for _ in range(n_perm)])
+    else:
+        members = [np.flatnonzero(np.asarray(groups) == g) for g in sorted(set(groups))]
+
+        def shuffle_within() -> np.ndarray:
+            partner = np.arange(n)
+            for idx in members:
+                partner[idx] = rng.permutation(idx)
+            return partner
+
+        null = np.array([score(shuffle_within()) for _ in range(n_perm)])
     p = (1 + np.sum(null >= observed - 1e-12)) / (1 + n_perm)
     return float(observed), null, float(p)
 

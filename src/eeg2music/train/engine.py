@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import dataclasses
+import faulthandler
 import json
 import logging
 import math
@@ -94,6 +95,12 @@ class StopFlag:
         """Pass the signal on to the handler that was installed before ours, if any."""
         if self.chained:
             self.previous[self.signal](self.signal, None)
+
+    def restore(self) -> None:
+        """Put the handlers from before the run back (None: one not set from Python, which cannot be put back)."""
+        for sig, handler in self.previous.items():
+            if handler is not None:
+                signal.signal(sig, handler)
 
 
 def window_config(cfg: TrainConfig, whole_trial: bool = False) -> WindowConfig:
@@ -209,11 +216,19 @@ def stop_signals_blocked() -> Iterator[None]:
 
 
 def main(cfg: TrainConfig) -> Path:
+    # A crash in native code (a segfault) leaves every thread's Python stack in the job's stderr, not just a status.
+    faulthandler.enable(all_threads=True)
     with stop_signals_blocked():  # the whole run: taken between steps by StopFlag.poll
-        return _train(cfg)
+        # From the first instruction, not only from the loop: a warning that comes while the run is still setting
+        # up (SLURM may send it up to a minute early) is taken at the first step instead of killing the process.
+        stop = StopFlag()
+        try:
+            return _train(cfg, stop)
+        finally:
+            stop.restore()
 
 
-def _train(cfg: TrainConfig) -> Path:
+def _train(cfg: TrainConfig, stop: StopFlag) -> Path:
     dist = distributed.setup()
     run_dir = Path(cfg.run_dir)
     torch.manual_seed(cfg.seed + dist.rank)
@@ -288,7 +303,6 @@ def _train(cfg: TrainConfig) -> Path:
         distributed.barrier()
 
     # -- the loop -----------------------------------------------------------------------------------------------
-    stop = StopFlag()
     EpochBatches(len(data), cfg.batch_size, dist.world_size, dist.rank, cfg.seed, 0)  # validates sizes early
     steps_per_epoch = EpochBatches.steps_per_epoch(len(data), cfg.batch_size)
     bar = tqdm(total=cfg.max_steps, initial=step, desc=cfg.experiment, unit="step", mininterval=5,

@@ -46,6 +46,25 @@ def test_rank_accuracy_by_hand():
     np.testing.assert_allclose(M.rank_accuracy(sim), [1.0, 0.5, 0.5])
 
 
+def test_rank_and_identification_of_any_pairing_equal_their_definitions():
+    """The sorted-row lookups give, for shuffled pairings and with ties, what the definitions give pair by pair."""
+    rng = np.random.default_rng(4)
+    sim = np.round(rng.normal(size=(30, 30)), 1)  # rounded: many ties
+    clips = [f"c{i % 7}" for i in range(30)]
+    rank, ident = M.rank_scorer(sim), M.identification_scorer(sim, clips)
+    names = sorted(set(clips))
+    for partner in [np.arange(30)] + [rng.permutation(30) for _ in range(5)]:
+        expected_rank, expected_ident = [], []
+        for i, j in enumerate(partner):
+            others = [sim[i, k] for k in range(30) if k != j]
+            expected_rank.append((sum(v < sim[i, j] for v in others) + 0.5 * sum(v == sim[i, j] for v in others))
+                                 / 29)
+            by_clip = [np.mean([sim[i, k] for k in range(30) if clips[k] == c]) for c in names]
+            expected_ident.append(float(names[int(np.argmax(by_clip))] == clips[j]))
+        np.testing.assert_allclose(rank(partner), expected_rank, rtol=0, atol=1e-12)
+        np.testing.assert_array_equal(ident(partner), expected_ident)
+
+
 def test_identification_picks_the_most_similar_clip():
     sim = np.array([[0.9, 0.8, 0.1], [0.1, 0.2, 0.9], [0.5, 0.6, 0.1]])
     clips = ["a", "a", "b"]
@@ -86,15 +105,19 @@ def test_vectorised_ssim_matrix_equals_pairwise_scikit_image(shape):
     pred = [rng.normal(size=shape) * rng.uniform(0.5, 2) for _ in range(4)]
     true = [rng.normal(size=shape) + 0.3 * pred[i % 4] for i in range(5)]
     expected = np.array([[ssim(p, t) for t in true] for p in pred])
-    np.testing.assert_allclose(ssim_matrix(pred, true), expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ssim_matrix(pred, true, dtype=np.float64), expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ssim_matrix(pred, true, chunk=1, dtype=np.float64), expected, rtol=0, atol=1e-12)
+    np.testing.assert_allclose(ssim_matrix(pred, true), expected, rtol=0, atol=1e-6)  # float32, the default
 
 
-def test_pearson_matrix_equals_pairwise_corrcoef():
+@pytest.mark.parametrize("block", [2, 256])  # blocks that split both sides unevenly; one block for everything
+def test_pearson_matrix_equals_pairwise_corrcoef(block, monkeypatch):
     from eeg2music.evaluate.metrics import pearson, pearson_matrix
 
+    monkeypatch.setattr(M, "PEARSON_BLOCK", block)
     rng = np.random.default_rng(2)
-    pred = [rng.normal(size=(3, 50)) for _ in range(4)]
-    true = [rng.normal(size=(3, 50)) + pred[i % 4] for i in range(6)]
+    pred = [rng.normal(size=(3, 50)) for _ in range(5)]
+    true = [rng.normal(size=(3, 50)) + pred[i % 5] for i in range(7)]
     expected = np.array([[pearson(p, t) for t in true] for p in pred])
     np.testing.assert_allclose(pearson_matrix(pred, true), expected, rtol=0, atol=1e-12)
 
@@ -123,3 +146,61 @@ def test_null_plot_survives_a_metric_that_barely_moves(tmp_path):
     summary = {"metrics": {"mel_r": {"observed": 0.1, "p": 0.5}}, "n_perm": 100}
     plot_nulls(summary, {"mel_r": 0.1 + np.arange(100) * 1e-18}, tmp_path / "nulls.png")
     assert (tmp_path / "nulls.png").stat().st_size > 1000
+
+
+def mel_trials(subjects: list[str], decoded_weight: float, seed: int = 0) -> Predictions:
+    """Decoded amplitudes with log-mel-shaped (8 × 60) images, decoded ones following the true ones with the given
+    weight (0: noise), as a mel or waveform model's predict step writes them."""
+    rng = np.random.default_rng(seed)
+    true, mel_true = [rng.normal(size=600) for _ in subjects], [rng.normal(size=(8, 60)) for _ in subjects]
+    meta = [{"dataset": "d", "subject": s, "run": "r", "trial": i, "clip": f"c{i % 4}", "start_s": 0.0}
+            for i, s in enumerate(subjects)]
+    return Predictions([decoded_weight * t + rng.normal(size=t.shape) for t in true], true, meta, 100.0,
+                       "envelope", [decoded_weight * m + rng.normal(size=m.shape) for m in mel_true], mel_true, 100.0)
+
+
+def test_mel_ssim_is_computed_only_within_each_participant():
+    """Equal to the pairwise SSIM inside a participant's block, NaN across participants, and the SSIM work grows
+    with the sum of the squared trial counts, not the square of the pooled count."""
+    subjects = [s for s in ("01", "02", "03") for _ in range(5)]
+    preds = mel_trials(subjects, 1.0)
+    calls = []
+    original = M.ssim_matrix
+
+    def counting(pred, true, *args, **kwargs):
+        calls.append(len(pred) * len(true))
+        return original(pred, true, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(M, "ssim_matrix", counting)
+        mats = M.metric_matrices(preds.mel_pred, preds.mel_true, 100.0, mel=True, groups=preds.subjects())
+    assert sum(calls) == 3 * 5 * 5
+    same = np.array([[a == b for b in subjects] for a in subjects])
+    assert np.isnan(mats["mel_ssim"][~same]).all()
+    expected = np.array([[M.ssim(p, t) for t in preds.mel_true] for p in preds.mel_pred])
+    np.testing.assert_allclose(mats["mel_ssim"][same], expected[same], rtol=0, atol=1e-6)
+    assert not np.isnan(mats["mel_r"]).any()  # Pearson r stays pooled: one matrix product
+
+
+def test_a_within_participant_null_shuffles_partners_only_inside_each_group():
+    groups = [g for g in "abc" for _ in range(4)]
+    seen = []
+
+    def score(partner):
+        seen.append(partner.copy())
+        return 0.0
+
+    permutation_test(score, 12, n_perm=50, seed=1, groups=groups)
+    assert all([groups[j] for j in p] == groups for p in seen)
+    assert any((p != np.arange(12)).any() for p in seen[1:])
+
+
+def test_evaluate_scores_log_mel_ssim_within_each_participant():
+    subjects = [s for s in ("01", "02", "03", "04") for _ in range(6)]
+    good, _ = evaluate(mel_trials(subjects, 1.5), n_perm=200)
+    noise, _ = evaluate(mel_trials(subjects, 0.0, seed=1), n_perm=200)
+    assert good["metrics"]["mel_ssim"]["candidates"] == "within participant"
+    assert good["metrics"]["mel_r"]["candidates"] == good["metrics"]["rank_accuracy"]["candidates"] == "pooled"
+    assert good["metrics"]["mel_ssim"]["significant"] and good["metrics"]["mel_r"]["significant"]
+    assert not noise["metrics"]["mel_ssim"]["significant"]
+    assert abs(noise["metrics"]["mel_ssim"]["null_mean"]) < 0.1  # finite: the null never reads a NaN pair
