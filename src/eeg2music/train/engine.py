@@ -216,8 +216,10 @@ def stop_signals_blocked() -> Iterator[None]:
 
 
 def main(cfg: TrainConfig) -> Path:
-    # A crash in native code (a segfault) leaves every thread's Python stack in the job's stderr, not just a status.
-    faulthandler.enable(all_threads=True)
+    # A crash in native code (a segfault) leaves every thread's Python stack in the job's stderr, not just a status
+    # (the process's own stderr: a replaced sys.stderr, as under pytest, may have no file descriptor).
+    if sys.__stderr__ is not None:
+        faulthandler.enable(file=sys.__stderr__, all_threads=True)
     with stop_signals_blocked():  # the whole run: taken between steps by StopFlag.poll
         # From the first instruction, not only from the loop: a warning that comes while the run is still setting
         # up (SLURM may send it up to a minute early) is taken at the first step instead of killing the process.
