@@ -44,8 +44,8 @@ def pool(files: list[Path]) -> Predictions:
 
 def matrices(preds: Predictions, threads: int = 1) -> dict[str, np.ndarray]:
     """Decoded × true matrices of every metric for a deterministic set (one sample): the amplitude's, and the
-    log-mel's where the model produced one (its SSIM within each participant, on ``threads`` threads)."""
-    mats = M.metric_matrices(preds.pred, preds.true, preds.rate)
+    log-mel's where the model produced one (its SSIM within each participant); the SSIMs on ``threads`` threads."""
+    mats = M.metric_matrices(preds.pred, preds.true, preds.rate, threads=threads)
     if preds.mel_pred is not None:
         mats |= M.metric_matrices(preds.mel_pred, preds.mel_true, preds.mel_rate, mel=True, groups=preds.subjects(),
                                   threads=threads)
@@ -143,7 +143,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--n-boot", type=int, default=2000)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=len(os.sched_getaffinity(0)),
-                   help="threads for the log-mel SSIM (default: the CPUs this process may use)")
+                   help="threads for the SSIM matrices (default: the CPUs this process may use)")
     p.add_argument("--song-id", action="store_true",
                    help="also identify the song of every decoded window (NMED-T; eeg2music.evaluate.song_id)")
     a = p.parse_args(argv)

@@ -108,6 +108,7 @@ def test_vectorised_ssim_matrix_equals_pairwise_scikit_image(shape):
     np.testing.assert_allclose(ssim_matrix(pred, true, dtype=np.float64), expected, rtol=0, atol=1e-12)
     np.testing.assert_allclose(ssim_matrix(pred, true, chunk=1, dtype=np.float64), expected, rtol=0, atol=1e-12)
     np.testing.assert_allclose(ssim_matrix(pred, true), expected, rtol=0, atol=1e-6)  # float32, the default
+    np.testing.assert_array_equal(ssim_matrix(pred, true, threads=3), ssim_matrix(pred, true))  # rows split 2/1/1
 
 
 @pytest.mark.parametrize("block", [2, 256])  # blocks that split both sides unevenly; one block for everything
