@@ -14,7 +14,7 @@ import numpy as np
 from scipy.stats import binomtest, wilcoxon
 
 from eeg2music.evaluate import metrics as M
-from eeg2music.evaluate.stats import bootstrap_ci, permutation_test
+from eeg2music.evaluate.stats import bootstrap_ci, group_members, permutation_test
 
 MIN_FOR_CI = 5  # participants below which a bootstrap "95 % CI" is only the values themselves
 
@@ -25,8 +25,7 @@ def within_participant(sim: np.ndarray, subjects: list[str], n_perm: int, seed: 
     a binomial test of k (is that many significant participants more than chance?) and a Wilcoxon test of the
     participants' values against 0.5."""
     per: dict[str, dict[str, float]] = {}
-    for s in sorted(set(subjects)):
-        idx = np.array([i for i, x in enumerate(subjects) if x == s])
+    for s, idx in group_members(subjects).items():
         if idx.size < 3:
             continue  # a rank among fewer than 3 trials says nothing
         rank = M.rank_scorer(sim[np.ix_(idx, idx)])

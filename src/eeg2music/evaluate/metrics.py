@@ -23,6 +23,8 @@ from scipy.ndimage import uniform_filter
 from scipy.signal import butter, sosfiltfilt, spectrogram, welch
 from skimage.metrics import structural_similarity
 
+from eeg2music.evaluate.stats import group_members
+
 RANK_BAND = (0.035, 4.75)
 # Matrices filled only between trials of the same participant (NaN elsewhere): their permutation nulls shuffle
 # partners within participants, and they rank only within participants (Daly's protocol).
@@ -138,14 +140,10 @@ def ssim_matrix(pred: list[np.ndarray], true: list[np.ndarray], k1: float = 0.01
 def ssim_within(pred: list[np.ndarray], true: list[np.ndarray], groups: list[str], threads: int = 1
                 ) -> np.ndarray:
     """:func:`ssim_matrix` between the trials of each group (participant), NaN between groups: the cost grows with
-    the subjects, not their square, and only a group's true images are held at a time. Groups run on ``threads``
-    threads (SciPy's filters and NumPy's arithmetic release the GIL)."""
+    the subjects, not their square, and only a group's true images are held at a time."""
     out = np.full((len(pred), len(true)), np.nan)
-    members = [np.flatnonzero(np.asarray(groups) == g) for g in sorted(set(groups))]
-    with ThreadPoolExecutor(max(1, threads)) as pool:
-        blocks = pool.map(lambda idx: ssim_matrix([pred[i] for i in idx], [true[i] for i in idx]), members)
-        for idx, block in zip(members, blocks, strict=True):
-            out[np.ix_(idx, idx)] = block
+    for idx in group_members(groups).values():
+        out[np.ix_(idx, idx)] = ssim_matrix([pred[i] for i in idx], [true[i] for i in idx], threads=threads)
     return out
 
 

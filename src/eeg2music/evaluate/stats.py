@@ -9,6 +9,12 @@ import numpy as np
 from scipy.stats import wilcoxon
 
 
+def group_members(labels: list[str]) -> dict[str, np.ndarray]:
+    """Label → the indices that carry it, labels in sorted order (the participants of a set of trials)."""
+    labels_array = np.asarray(labels)
+    return {g: np.flatnonzero(labels_array == g) for g in sorted(set(labels))}
+
+
 def permutation_test(score: Callable[[np.ndarray], float], n: int, n_perm: int = 1000, seed: int = 0,
                      groups: list[str] | None = None) -> tuple[float, np.ndarray, float]:
     """``score(partner)`` is the mean metric when decoded trial i is compared with true trial ``partner[i]``.
@@ -21,7 +27,7 @@ def permutation_test(score: Callable[[np.ndarray], float], n: int, n_perm: int =
     if groups is None:
         null = np.array([score(rng.permutation(n)) for _ in range(n_perm)])
     else:
-        members = [np.flatnonzero(np.asarray(groups) == g) for g in sorted(set(groups))]
+        members = list(group_members(groups).values())
 
         def shuffle_within() -> np.ndarray:
             partner = np.arange(n)
