@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 from torch.utils.data import DataLoader
 
-from eeg2music.data.windows import WindowDataset
+from eeg2music.data.dataset import WindowDataset
 from eeg2music.models.bilstm import DalyBiLSTM
 from eeg2music.train.config import load_config
 from eeg2music.train.engine import lr_lambda, main, window_config

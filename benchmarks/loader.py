@@ -20,9 +20,10 @@ import numpy as np
 import zarr
 from torch.utils.data import DataLoader
 
+from eeg2music.data.dataset import WindowDataset
 from eeg2music.data.splits import make_split
 from eeg2music.data.stores import StoreInfo
-from eeg2music.data.windows import WindowConfig, WindowDataset
+from eeg2music.data.windows import WindowConfig
 from eeg2music.preprocess.eeg import EegConfig
 from eeg2music.preprocess.subject import PreprocessConfig, run_subject
 from eeg2music.synth.study import SynthConfig, write_study

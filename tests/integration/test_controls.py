@@ -60,8 +60,9 @@ def test_the_artefact_control_also_reads_the_recorded_ecg(planted):
     import mne
     import numpy as np
 
+    from eeg2music.data.dataset import WindowDataset
     from eeg2music.data.splits import Manifest
-    from eeg2music.data.windows import WindowConfig, WindowDataset
+    from eeg2music.data.windows import WindowConfig
     from eeg2music.preprocess.audio import resample
 
     root = planted["root"]

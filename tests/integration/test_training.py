@@ -370,7 +370,7 @@ def test_a_warning_during_setup_is_taken_at_the_first_step(signal_study, tmp_pat
 
 
 def test_nan_guard_names_step_and_batch(signal_study, tmp_path, monkeypatch):
-    from eeg2music.data.windows import WindowDataset
+    from eeg2music.data.dataset import WindowDataset
 
     original = WindowDataset.__getitem__
 
@@ -390,7 +390,7 @@ def test_nan_guard_names_step_and_batch(signal_study, tmp_path, monkeypatch):
 
 def test_nan_in_the_conditioner_names_step_and_batch(signal_study, tmp_path, monkeypatch):
     """DiffWave conditioned on the true log-mel: a NaN mel frame stops training before the step, naming it."""
-    from eeg2music.data.windows import WindowDataset
+    from eeg2music.data.dataset import WindowDataset
 
     original = WindowDataset.__getitem__
 

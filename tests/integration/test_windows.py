@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
 import zarr
 from torch.utils.data import DataLoader
 
+from eeg2music.data.dataset import WindowDataset
 from eeg2music.data.splits import Manifest, make_split
 from eeg2music.data.stores import StoreInfo, WindowReader
-from eeg2music.data.windows import WindowConfig, WindowDataset
+from eeg2music.data.windows import WindowConfig, Windows
 from eeg2music.errors import InputError
 
 from ..helpers import run_preprocess
@@ -119,6 +123,22 @@ def test_whole_trial_items(manifest):
     ds = WindowDataset(manifest, "test", WindowConfig(whole_trial=True, rate=100, targets=("envelope",)))
     assert len(ds) == len(ds.entries)
     assert ds[0]["eeg"].shape[-1] == 800 and ds[0]["envelope"].shape == (800,)
+
+
+def test_numpy_windows_are_the_datasets_tensors_and_need_no_torch(manifest):
+    """The linear decoder reads ``Windows`` as numpy: the same values as the models' tensors, and its module
+    imports without torch (a fresh interpreter, so nothing this test process imported counts)."""
+    cfg = WindowConfig(whole_trial=True, rate=100, targets=("envelope", "mel"), channels="frontal")
+    arrays, tensors = Windows(manifest, "val", cfg), WindowDataset(manifest, "val", cfg)
+    for i in range(len(arrays)):
+        a, t = arrays.arrays(i), tensors[i]
+        assert a.keys() == t.keys() and a["meta"] == t["meta"]
+        for k in ("eeg", "channel_mask", "envelope", "mel"):
+            assert isinstance(a[k], np.ndarray) and isinstance(t[k], torch.Tensor)
+            np.testing.assert_array_equal(a[k], t[k].numpy())
+    probe = "import sys, eeg2music.decode.linear; print(sorted(m for m in sys.modules if m.split('.')[0] == 'torch'))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]", done.stdout
 
 
 @pytest.mark.parametrize("context", ["fork", "spawn"])

@@ -1,7 +1,10 @@
-"""The PyTorch Dataset of EEG windows with aligned music targets, over any set of stores named by a manifest.
+"""Windows of EEG with aligned music targets, over any set of stores named by a manifest, as numpy arrays.
 
-A window starts at EEG sample ``s`` of a trial (time ``s / rate`` from the music onset) and spans ``window_s``;
-its targets cover the same time at their own rates (sample ``round(t · r)``). Reads are lazy: the dataset holds
+The trained models read them as tensors through :class:`eeg2music.data.dataset.WindowDataset`; the linear decoder
+reads them here, without importing torch (a second or more of each of its jobs).
+
+A window starts at EEG sample ``s`` of a trial (time ``s / rate`` from the music onset) and spans ``window_s``; its
+targets cover the same time at their own rates (sample ``round(t · r)``). Reads are lazy: the dataset holds
 only small index arrays and opens memory maps per worker (fork and spawn both work). Nothing is loaded whole.
 """
 
@@ -14,8 +17,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
-from torch.utils.data import Dataset
 
 from eeg2music.data.channel_map import harmonise
 from eeg2music.data.splits import Manifest
@@ -56,8 +57,8 @@ class WindowConfig:
 
 
 @dataclass
-class WindowDataset(Dataset):
-    """Windows of one part ("train", "val", "test") of a split manifest."""
+class Windows:
+    """Windows of one part ("train", "val", "test") of a split manifest; ``arrays(i)`` reads window ``i``."""
 
     manifest: Manifest
     part: str
@@ -135,7 +136,7 @@ class WindowDataset(Dataset):
         """RMS of the waveform target over up to ``max_windows`` evenly spaced windows (at the model's audio rate):
         what ``audio_gain: auto`` scales to. Silent windows count, as they do in training."""
         picks = np.unique(np.linspace(0, len(self) - 1, num=min(max_windows, len(self))).round().astype(int))
-        squares = [np.square(self[int(i)]["audio"].numpy(), dtype=np.float64) for i in picks]
+        squares = [np.square(self.arrays(int(i))["audio"], dtype=np.float64) for i in picks]
         return math.sqrt(float(np.mean(np.concatenate(squares))))
 
     def __len__(self) -> int:
@@ -162,7 +163,9 @@ class WindowDataset(Dataset):
         state["_readers"] = {}  # workers open their own memory maps
         return state
 
-    def __getitem__(self, idx: int) -> dict[str, Any]:
+    def arrays(self, idx: int) -> dict[str, Any]:
+        """Window ``idx``: ``eeg`` (channels × time, float32), ``channel_mask``, each target's array (a label's
+        index), the subject's and dataset's ids and ``meta`` (where the window comes from)."""
         e = self.entries[self.owners[idx]]
         r = self.cfg.rate
         start = int(self.starts[idx] + self.offsets[idx])
@@ -180,8 +183,8 @@ class WindowDataset(Dataset):
         t0, dur = start / r, n / r
         info = self.stores[e.store]
         item: dict[str, Any] = {
-            "eeg": torch.from_numpy(eeg),
-            "channel_mask": torch.from_numpy(present),
+            "eeg": eeg,
+            "channel_mask": present,
             "subject_id": self.subject_ids[(e.dataset, e.subject)],
             "dataset_id": self.dataset_ids[e.dataset],
             "meta": {"dataset": e.dataset, "subject": e.subject, "run": e.run, "trial": e.trial,
@@ -198,5 +201,5 @@ class WindowDataset(Dataset):
                 n_out = round(dur * self.cfg.audio_rate)
                 values = resample(values, info.audio_rate, self.cfg.audio_rate)[:n_out].astype(np.float32)
                 values = np.pad(values, (0, n_out - values.size))
-            item[name] = torch.from_numpy(np.ascontiguousarray(values))
+            item[name] = np.ascontiguousarray(values)
         return item

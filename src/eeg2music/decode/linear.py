@@ -25,7 +25,7 @@ from scipy.signal import butter, sosfiltfilt
 
 from eeg2music.data.channel_map import MODES
 from eeg2music.data.splits import Manifest
-from eeg2music.data.windows import WindowConfig, WindowDataset
+from eeg2music.data.windows import WindowConfig, Windows
 from eeg2music.decode.predictions import Predictions
 from eeg2music.errors import InputError, one_line_errors
 
@@ -34,17 +34,17 @@ ALPHAS = tuple(10.0**k for k in range(-1, 6))
 
 def _trials(manifest: Manifest, part: str, rate: int, target: str, lowpass_hz: float | None,
             channels: str = "intersection") -> dict[tuple[str, str], list[dict]]:
-    ds = WindowDataset(manifest, part, WindowConfig(whole_trial=True, rate=rate, targets=(target,), eeg_unit="uV",
+    ds = Windows(manifest, part, WindowConfig(whole_trial=True, rate=rate, targets=(target,), eeg_unit="uV",
                                                     channels=channels))
     sos = butter(4, lowpass_hz, fs=rate, output="sos") if lowpass_hz else None
     out: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for i in range(len(ds)):
-        item = ds[i]
+        item = ds.arrays(i)
         m = item["meta"]
-        y = item[target].numpy()
+        y = item[target]
         if sos is not None:
             y = sosfiltfilt(sos, y).astype(np.float32)
-        out[(m["dataset"], m["subject"])].append({"x": item["eeg"].numpy().T, "y": y, "meta": m})
+        out[(m["dataset"], m["subject"])].append({"x": item["eeg"].T, "y": y, "meta": m})
     return out
 
 

@@ -21,8 +21,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from eeg2music.data.dataset import WindowDataset
 from eeg2music.data.splits import Manifest
-from eeg2music.data.windows import WindowDataset
 from eeg2music.decode.predictions import Predictions
 from eeg2music.decode.prior_only import EEG_INPUTS, eeg_replacer
 from eeg2music.errors import InputError, one_line_errors

@@ -16,7 +16,7 @@ from collections.abc import Callable
 
 import torch
 
-from eeg2music.data.windows import WindowDataset
+from eeg2music.data.dataset import WindowDataset
 from eeg2music.errors import InputError
 
 EEG_INPUTS = ("as-recorded", "zeros", "other-trial")

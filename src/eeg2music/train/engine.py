@@ -31,8 +31,9 @@ from torch.utils.data import DataLoader, Subset
 from tqdm import tqdm
 
 from eeg2music.data.audit import check_split
+from eeg2music.data.dataset import WindowDataset
 from eeg2music.data.splits import Manifest
-from eeg2music.data.windows import WindowConfig, WindowDataset
+from eeg2music.data.windows import WindowConfig
 from eeg2music.errors import InputError
 from eeg2music.models import registry
 from eeg2music.provenance import git_sha
