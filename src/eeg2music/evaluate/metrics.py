@@ -19,7 +19,6 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
-from scipy.ndimage import uniform_filter
 from scipy.signal import butter, sosfiltfilt, spectrogram, welch
 from skimage.metrics import structural_similarity
 
@@ -82,17 +81,43 @@ def pearson_matrix(pred: list[np.ndarray], true: list[np.ndarray]) -> np.ndarray
     return out
 
 
+def _span(a: np.ndarray, axis: int, start: int, length: int) -> np.ndarray:
+    return a[(slice(None),) * axis + (slice(start, start + length),)]
+
+
+def window_mean(x: np.ndarray, win: int, ndim: int) -> np.ndarray:
+    """Mean of every full ``win``-wide window along the last ``ndim`` axes (the positions an SSIM averages over,
+    away from the edges): scikit-image's uniform filter there, as sums of shifted views (runs of 1, 2, 4 …
+    samples, each summed once from the last and added where ``win`` has that bit: four additions for a 7-wide
+    window) instead of SciPy's filter, which took most of :func:`ssim_matrix`'s time."""
+    for axis in range(x.ndim - ndim, x.ndim):
+        n_out = x.shape[axis] - win + 1
+        total, done, width, run = None, 0, 1, x  # run[k]: the sum of ``width`` samples from k
+        while True:
+            if win & width:
+                piece = _span(run, axis, done, n_out)
+                total = piece.copy() if total is None else total + piece
+                done += width
+            if width * 2 > win:
+                break
+            n_run = run.shape[axis] - width
+            run = _span(run, axis, 0, n_run) + _span(run, axis, width, n_run)
+            width *= 2
+        x = total
+    return x / np.asarray(win ** ndim, dtype=x.dtype)
+
+
 def ssim_matrix(pred: list[np.ndarray], true: list[np.ndarray], k1: float = 0.01, k2: float = 0.03,
                 chunk: int | None = None, dtype: type = np.float32, threads: int = 1) -> np.ndarray:
     """``M[i, j] = ssim(pred[i], true[j])`` for equally shaped signals or images, vectorised over ``j``.
 
     The same arithmetic as :func:`ssim` (scikit-image's uniform 7-wide window, sample covariance, joint data range
-    per pair), but local means and variances are filtered once per signal and only the cross term per pair, on
+    per pair), but local means and variances are computed once per signal and only the cross term per pair, on
     ``chunk`` true signals at a time (by default as many as make ``CHUNK_ELEMENTS``: temporaries that stay in
-    cache, yet few enough Python steps for short signals), and the SSIM map is formed only
-    where it is averaged (away from the edges). In float32 by default: half the memory traffic of float64, and
-    within 1e-6 of it (the stabilising constants ``(k · range)²`` dwarf float32's rounding of the local variances).
-    With ``threads``, the decoded signals are split between threads (SciPy's filters and NumPy release the GIL).
+    cache, yet few enough Python steps for short signals), and only where the SSIM map is averaged (away from the
+    edges, :func:`window_mean`). In float32 by default: half the memory traffic of float64, and within 1e-6 of it
+    (the stabilising constants ``(k · range)²`` dwarf float32's rounding of the local variances).
+    With ``threads``, the decoded signals are split between threads (NumPy releases the GIL).
     """
     if threads > 1 and len(pred) > 1:
         parts = np.array_split(np.arange(len(pred)), min(threads, len(pred)))
@@ -101,37 +126,37 @@ def ssim_matrix(pred: list[np.ndarray], true: list[np.ndarray], k1: float = 0.01
                 lambda idx: ssim_matrix([pred[i] for i in idx], true, k1, k2, chunk, dtype), parts)))
     t = np.stack(true).astype(dtype)
     chunk = chunk or max(1, CHUNK_ELEMENTS // t[0].size)
+    nd = t.ndim - 1
     win = min(7, *(s if s % 2 else s - 1 for s in t.shape[1:]))
-    size, pad = (1,) + (win,) * (t.ndim - 1), (win - 1) // 2
-    cov = win ** (t.ndim - 1) / (win ** (t.ndim - 1) - 1)
-    inner = (slice(None),) + (slice(pad, -pad or None),) * (t.ndim - 1)
-    uy = uniform_filter(t, size=size)
-    vy = (cov * (uniform_filter(t * t, size=size) - uy * uy))[inner]
-    uy_in = uy[inner]
+    cov = win ** nd / (win ** nd - 1)
+    uy = window_mean(t, win, nd)
+    vy = cov * (window_mean(t * t, win, nd) - uy * uy)
+    uy2 = uy * uy
     t_lo, t_hi = t.reshape(len(t), -1).min(1), t.reshape(len(t), -1).max(1)
     out = np.empty((len(pred), len(true)))
     for i, p in enumerate(pred):
         x = p.astype(dtype)
-        ux = uniform_filter(x, size=size[1:])
-        vx = (cov * (uniform_filter(x * x, size=size[1:]) - ux * ux))[inner[1:]]
-        ux = ux[inner[1:]]
+        ux = window_mean(x[None], win, nd)[0]
+        vx = cov * (window_mean(x[None] * x[None], win, nd)[0] - ux * ux)
+        ux2 = ux * ux
         rng = np.maximum(t_hi, x.max()) - np.minimum(t_lo, x.min())
-        rng = np.where(rng > 0, rng, 1.0).astype(dtype).reshape((-1,) + (1,) * (t.ndim - 1))
+        rng = np.where(rng > 0, rng, 1.0).astype(dtype).reshape((-1,) + (1,) * nd)
+        c1s, c2s = (k1 * rng) ** 2, (k2 * rng) ** 2
         for j in range(0, len(t), chunk):
             js = slice(j, j + chunk)
-            c1, c2 = (k1 * rng[js]) ** 2, (k2 * rng[js]) ** 2
-            m_y = uy_in[js]
-            vxy = uniform_filter(x * t[js], size=size)[inner]
-            vxy -= ux * m_y
-            vxy *= 2 * cov
-            vxy += c2
-            num = ux * m_y
+            c1, c2 = c1s[js], c2s[js]
+            mean_xy = ux * uy[js]
+            cross = window_mean(x * t[js], win, nd)  # 2 · covariance + c2
+            cross -= mean_xy
+            cross *= 2 * cov
+            cross += c2
+            num = mean_xy  # (2 · ux · uy + c1) · cross
             num *= 2
             num += c1
-            num *= vxy
-            den = ux * ux + m_y * m_y
+            num *= cross
+            den = uy2[js] + ux2  # (ux² + uy² + c1) · (vx + vy + c2)
             den += c1
-            den *= vx + vy[js] + c2
+            den *= vy[js] + vx + c2
             num /= den
             out[i, js] = num.reshape(len(num), -1).mean(1, dtype=np.float64)
     return out

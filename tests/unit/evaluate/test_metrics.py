@@ -97,7 +97,7 @@ def test_evaluate_separates_a_decoder_from_noise():
     assert set(g["metrics"]["r_time"]["per_subject"]) == {"d/sub-00", "d/sub-01", "d/sub-02"}
 
 
-@pytest.mark.parametrize("shape", [(40, 300), (500,), (6, 5)])
+@pytest.mark.parametrize("shape", [(40, 300), (500,), (6, 5), (4, 3)])
 def test_vectorised_ssim_matrix_equals_pairwise_scikit_image(shape):
     from eeg2music.evaluate.metrics import ssim, ssim_matrix
 
