@@ -119,11 +119,6 @@ def ssim_matrix(pred: list[np.ndarray], true: list[np.ndarray], k1: float = 0.01
     (the stabilising constants ``(k · range)²`` dwarf float32's rounding of the local variances).
     With ``threads``, the decoded signals are split between threads (NumPy releases the GIL).
     """
-    if threads > 1 and len(pred) > 1:
-        parts = np.array_split(np.arange(len(pred)), min(threads, len(pred)))
-        with ThreadPoolExecutor(len(parts)) as pool:
-            return np.vstack(list(pool.map(
-                lambda idx: ssim_matrix([pred[i] for i in idx], true, k1, k2, chunk, dtype), parts)))
     t = np.stack(true).astype(dtype)
     chunk = chunk or max(1, CHUNK_ELEMENTS // t[0].size)
     nd = t.ndim - 1
@@ -134,8 +129,13 @@ def ssim_matrix(pred: list[np.ndarray], true: list[np.ndarray], k1: float = 0.01
     uy2 = uy * uy
     t_lo, t_hi = t.reshape(len(t), -1).min(1), t.reshape(len(t), -1).max(1)
     out = np.empty((len(pred), len(true)))
-    for i, p in enumerate(pred):
-        x = p.astype(dtype)
+
+    def fill_rows(rows: np.ndarray) -> None:
+        for i in rows:
+            fill_row(int(i))
+
+    def fill_row(i: int) -> None:
+        x = pred[i].astype(dtype)
         ux = window_mean(x[None], win, nd)[0]
         vx = cov * (window_mean(x[None] * x[None], win, nd)[0] - ux * ux)
         ux2 = ux * ux
@@ -159,6 +159,13 @@ def ssim_matrix(pred: list[np.ndarray], true: list[np.ndarray], k1: float = 0.01
             den *= vy[js] + vx + c2
             num /= den
             out[i, js] = num.reshape(len(num), -1).mean(1, dtype=np.float64)
+
+    parts = np.array_split(np.arange(len(pred)), max(1, min(threads, len(pred))))
+    if len(parts) == 1:
+        fill_rows(parts[0])
+    else:  # rows split between threads, the true side's local statistics computed once for all of them
+        with ThreadPoolExecutor(len(parts)) as pool:
+            list(pool.map(fill_rows, parts))
     return out
 
 
